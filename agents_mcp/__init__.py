@@ -1,0 +1,3 @@
+"""agents-mcp: an MCP server for ElevenLabs voice agents."""
+
+__version__ = "0.1.0"

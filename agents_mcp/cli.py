@@ -1,0 +1,76 @@
+"""Command line: parse arguments, load settings, hand over. No logic lives here.
+
+Heavy modules (mcp, httpx, the sandbox) are imported inside the subcommand that needs them, so
+`agents-mcp --help` and the stdio start-up stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from agents_mcp import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agents-mcp",
+        description="MCP server for ElevenLabs voice agents (delete, duplicate, share, simulate).",
+    )
+    parser.add_argument("--version", action="version", version=f"agents-mcp {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="run the MCP server (stdio by default)")
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    serve.add_argument(
+        "--sandbox", action="store_true", help="talk to an embedded offline sandbox, not the API"
+    )
+    serve.add_argument("--config", type=Path, help="TOML settings file (environment wins)")
+    serve.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+    sandbox = sub.add_parser("sandbox", help="run the offline emulator of the Agents API")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8787)
+    sandbox.add_argument("--data", type=Path, help="keep agents in SQLite here (default: memory)")
+    sandbox.add_argument(
+        "--turn-delay", type=float, default=0.0, help="seconds between streamed turns (default 0)"
+    )
+
+    demo = sub.add_parser("demo", help="run the whole product end to end, offline")
+    demo.add_argument("--turn-delay", type=float, default=0.15, help="sandbox pacing per turn")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    command = args.command or "serve"
+    if command == "serve" and args.command is None:
+        args = _parser().parse_args(["serve", *(argv or [])])
+
+    if command == "sandbox":
+        from agents_mcp.sandbox import run_sandbox
+
+        run_sandbox(host=args.host, port=args.port, data_dir=args.data, turn_delay=args.turn_delay)
+        return
+    if command == "demo":
+        from agents_mcp.demo import run_demo
+
+        sys.exit(run_demo(turn_delay=args.turn_delay))
+
+    from agents_mcp.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(args.config, log_level=args.log_level)
+    except SettingsError as exc:
+        print(f"agents-mcp: {exc}", file=sys.stderr)
+        sys.exit(2)
+    if args.transport == "http":
+        from agents_mcp.http_app import run_http
+
+        sys.exit(run_http(settings, host=args.host, port=args.port, sandbox=args.sandbox))
+    from agents_mcp.server import run_stdio
+
+    sys.exit(run_stdio(settings, sandbox=args.sandbox))
