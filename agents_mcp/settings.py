@@ -35,6 +35,8 @@ ENV_VARS: dict[str, str] = {
     "log_level": "AGENTS_MCP_LOG_LEVEL",
     "log_json": "AGENTS_MCP_LOG_JSON",
     "allowed_hosts": "AGENTS_MCP_ALLOWED_HOSTS",
+    "stateless_http": "AGENTS_MCP_STATELESS_HTTP",
+    "request_state_keys": "AGENTS_MCP_REQUEST_STATE_KEYS",
     "connect_timeout": "AGENTS_MCP_CONNECT_TIMEOUT",
     "request_timeout": "AGENTS_MCP_REQUEST_TIMEOUT",
     "simulation_timeout": "AGENTS_MCP_SIMULATION_TIMEOUT",
@@ -62,6 +64,8 @@ class Settings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
     allowed_hosts: list[str] = Field(default_factory=list)
+    stateless_http: bool = False  # HTTP: no MCP sessions (any replica can serve any request)
+    request_state_keys: list[SecretStr] = Field(default_factory=list)  # shared across replicas
     connect_timeout: float = Field(5.0, gt=0)
     request_timeout: float = Field(30.0, gt=0)  # delete, duplicate, link
     simulation_timeout: float = Field(600.0, gt=0)  # a whole simulation, streamed or not
@@ -70,7 +74,7 @@ class Settings(BaseModel):
     max_concurrent_simulations: int = Field(4, ge=1, le=100)
     max_stored_simulations: int = Field(500, ge=1)
 
-    @field_validator("tools", "allowed_hosts", mode="before")
+    @field_validator("tools", "allowed_hosts", "request_state_keys", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
