@@ -1,0 +1,260 @@
+"""The MCP server: tools chosen by the settings, one lifespan owning the shared clients, stdio.
+
+`build_server` returns the `MCPServer`; `run_stdio` serves it over stdin/stdout (on uvloop when
+installed), optionally against an embedded sandbox. Heavy modules (httpx, the API client, the
+simulation store, the sandbox) are imported inside the lifespan or only when needed, so that a
+desktop client spawning the server gets its tool list quickly.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import anyio
+from mcp.server import MCPServer
+from mcp.types import Tool
+from pydantic import SecretStr
+
+from agents_mcp import __version__
+from agents_mcp.logs import register_secret, setup_logging
+from agents_mcp.settings import Settings
+from agents_mcp.state import AppState
+from agents_mcp.tools import ALL_TOOLS, MUTATING_TOOLS
+
+logger = logging.getLogger("agents_mcp.server")
+
+SERVER_NAME = "agents-mcp"
+
+
+class ConfigError(ValueError):
+    """The settings ask for something the server cannot offer; the message says what to change."""
+
+
+# --- which tools ---------------------------------------------------------------------------------
+
+
+def enabled_tools(settings: Settings) -> frozenset[str]:
+    """The tools to offer: AGENTS_MCP_TOOLS (if set), minus the mutating ones when read-only."""
+    if settings.tools is not None:
+        unknown = [name for name in settings.tools if name not in ALL_TOOLS]
+        if unknown:
+            raise ConfigError(
+                f"AGENTS_MCP_TOOLS names unknown tool(s): {', '.join(unknown)}. "
+                f"Valid names: {', '.join(ALL_TOOLS)}."
+            )
+        chosen = frozenset(settings.tools)
+    else:
+        chosen = frozenset(ALL_TOOLS)
+    if settings.read_only:
+        dropped = chosen & MUTATING_TOOLS
+        chosen -= MUTATING_TOOLS
+        if dropped and settings.tools is not None:
+            logger.warning(
+                "AGENTS_MCP_READ_ONLY removes %s from AGENTS_MCP_TOOLS", ", ".join(sorted(dropped))
+            )
+    if not chosen:
+        raise ConfigError(
+            "No tool left to offer: AGENTS_MCP_TOOLS is empty or lists only tools that "
+            f"AGENTS_MCP_READ_ONLY removes. Valid names: {', '.join(ALL_TOOLS)}."
+        )
+    return chosen
+
+
+def _instructions(enabled: frozenset[str]) -> str:
+    parts = ["Manage and test ElevenLabs voice agents."]
+    if "delete_agent" in enabled:
+        parts.append(
+            "delete_agent is permanent: the user must confirm (a dialog when the client has one; "
+            "otherwise ask the user, then pass confirm=true)."
+        )
+    if "duplicate_agent" in enabled:
+        parts.append("duplicate_agent makes a copy to experiment on safely.")
+    if "get_agent_link" in enabled:
+        parts.append("get_agent_link gives the public talk-to URL.")
+    if "simulate_conversation" in enabled:
+        parts.append(
+            "simulate_conversation runs a simulated caller against an agent and returns a compact "
+            "summary (outcome, failed criteria with reasons, tool errors) and a simulation_id."
+        )
+    if "get_simulation" in enabled:
+        parts.append(
+            "get_simulation(simulation_id) keeps waiting for a running simulation or shows more: "
+            "detail='summary' (default), 'transcript' or 'full', paged."
+        )
+    return " ".join(parts)
+
+
+# --- compact tools/list ----------------------------------------------------------------------
+
+
+def compact_schema(schema: Any) -> Any:
+    """Drop the `title` pydantic puts on every schema node (property names say the same thing).
+
+    Only schema-level `title` keys go: a property that is *named* "title" is kept.
+    """
+    if isinstance(schema, list):
+        return [compact_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key in ("properties", "$defs", "definitions", "patternProperties") and isinstance(
+            value, dict
+        ):
+            out[key] = {name: compact_schema(sub) for name, sub in value.items()}
+        elif key in ("default", "const", "enum", "examples", "required"):
+            out[key] = value  # data, not schema
+        else:
+            out[key] = compact_schema(value)
+    return out
+
+
+class AgentsMCPServer(MCPServer[AppState]):
+    """An MCPServer whose tools/list is compacted once (each byte is paid per conversation)."""
+
+    _listed: list[Tool] | None = None
+
+    async def list_tools(self) -> list[Tool]:
+        if self._listed is None:
+            tools = await super().list_tools()
+            self._listed = [
+                tool.model_copy(
+                    update={
+                        "input_schema": compact_schema(tool.input_schema),
+                        "output_schema": (
+                            compact_schema(tool.output_schema) if tool.output_schema else None
+                        ),
+                    }
+                )
+                for tool in tools
+            ]
+        return self._listed
+
+    def add_tool(self, *args: Any, **kwargs: Any) -> None:
+        self._listed = None
+        super().add_tool(*args, **kwargs)
+
+    def remove_tool(self, name: str) -> None:
+        self._listed = None
+        super().remove_tool(name)
+
+
+# --- lifespan --------------------------------------------------------------------------------
+
+
+def _lifespan(settings: Settings) -> Callable[[Any], Any]:
+    @asynccontextmanager
+    async def lifespan(_server: Any) -> AsyncIterator[AppState]:
+        from agents_mcp.api import AgentsAPI, create_http_client
+
+        async with AsyncExitStack() as stack:
+            http = create_http_client(settings)
+            stack.push_async_callback(http.aclose)
+            api = AgentsAPI.from_settings(settings, http=http)
+            stack.push_async_callback(api.aclose)
+            simulations = None
+            try:  # TEMPORARY: until agents_mcp.simulations lands
+                from agents_mcp.simulations import SimulationManager
+            except ImportError:
+                SimulationManager = None  # type: ignore[assignment,misc]
+            if SimulationManager is not None:
+                simulations = await stack.enter_async_context(
+                    SimulationManager(
+                        api,
+                        data_dir=settings.simulation_data_dir,
+                        max_concurrent=settings.max_concurrent_simulations,
+                        max_stored=settings.max_stored_simulations,
+                    )
+                )
+            logger.info("serving the API at %s", settings.api_base_url)
+            yield AppState(settings=settings, api=api, simulations=simulations)
+
+    return lifespan
+
+
+# --- build -----------------------------------------------------------------------------------
+
+
+def build_server(
+    settings: Settings, *, api_base_url: str | None = None, api_key: str | None = None
+) -> AgentsMCPServer:
+    """The server with the tools the settings enable. Raises ConfigError for unknown tool names.
+
+    `api_base_url` / `api_key` override the settings (the embedded sandbox uses them).
+    """
+    updates: dict[str, Any] = {}
+    if api_base_url is not None:
+        updates["base_url"] = api_base_url.rstrip("/")
+    if api_key is not None:
+        updates["api_key"] = SecretStr(api_key)
+    effective = settings.model_copy(update=updates) if updates else settings
+    if effective.api_key is not None:
+        register_secret(effective.api_key.get_secret_value())
+    if effective.auth_token is not None:
+        register_secret(effective.auth_token.get_secret_value())
+
+    enabled = enabled_tools(effective)
+    mcp = AgentsMCPServer(
+        name=SERVER_NAME,
+        version=__version__,
+        instructions=_instructions(enabled),
+        lifespan=_lifespan(effective),
+        log_level=effective.log_level,
+    )
+    from agents_mcp.tools import agents as agent_tools
+
+    agent_tools.register(mcp, enabled.__contains__)
+    try:  # TEMPORARY: until agents_mcp/tools/simulations.py lands
+        from agents_mcp.tools import simulations as simulation_tools
+    except ImportError:
+        simulation_tools = None  # type: ignore[assignment]
+    if simulation_tools is not None:
+        simulation_tools.register(mcp, enabled.__contains__)
+    return mcp
+
+
+# --- stdio -----------------------------------------------------------------------------------
+
+
+def run_async(main: Callable[[], Awaitable[Any]]) -> None:
+    """anyio.run on uvloop when it is installed (not on Windows), else the default loop."""
+    if importlib.util.find_spec("uvloop") is not None:
+        anyio.run(main, backend="asyncio", backend_options={"use_uvloop": True})
+    else:
+        anyio.run(main)
+
+
+def run_stdio(settings: Settings, sandbox: bool = False) -> int:
+    """Serve MCP over stdin/stdout until the client closes stdin. Returns the exit code."""
+    secrets = [s.get_secret_value() for s in (settings.api_key, settings.auth_token) if s]
+    setup_logging(settings.log_level, json=settings.log_json, secrets=secrets)
+    try:
+        enabled_tools(settings)  # a bad AGENTS_MCP_TOOLS fails before anything starts
+    except ConfigError as exc:
+        print(f"agents-mcp: {exc}", file=sys.stderr)
+        return 2
+
+    async def main() -> None:
+        if not sandbox:
+            await build_server(settings).run_stdio_async()
+            return
+        from agents_mcp.sandbox import DEFAULT_API_KEY, SandboxServer
+
+        key = settings.api_key.get_secret_value() if settings.api_key else DEFAULT_API_KEY
+        async with SandboxServer(api_key=key) as sb:
+            logger.info("embedded sandbox at %s", sb.base_url)
+            server = build_server(settings, api_base_url=sb.base_url, api_key=key)
+            await server.run_stdio_async()
+
+    try:
+        run_async(main)
+    except KeyboardInterrupt:
+        return 130
+    return 0

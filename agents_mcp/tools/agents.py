@@ -1,0 +1,285 @@
+"""The agent tools: delete (with the user's confirmation), duplicate, and the share link.
+
+Every tool checks the agent id before any request, returns a short text for the model plus
+structured content matching a small output schema, and fails only with `ToolError`s.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from mcp.server.mcpserver import (
+    AcceptedElicitation,
+    Context,
+    DeclinedElicitation,
+    Elicit,
+    ElicitationResult,
+    MCPServer,
+    Resolve,
+)
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from agents_mcp.api import validate_agent_id
+from agents_mcp.api.errors import APIError
+from agents_mcp.logs import log_tool_call
+from agents_mcp.state import AppState
+from agents_mcp.tools import describe, result
+from agents_mcp.tools.errors import outcome_of, tool_call, tool_error
+
+TALK_TO_URL = "https://elevenlabs.io/app/talk-to?agent_id={}"
+
+AgentId = Annotated[str, Field(description="Agent id (agent_...)")]
+
+
+# --- output schemas (kept small: they are part of tools/list) -----------------------------------
+
+
+class DeleteResult(BaseModel):
+    agent_id: str
+    deleted: bool
+    status: Literal["deleted", "needs_confirmation", "declined", "cancelled"]
+
+
+class DuplicateResult(BaseModel):
+    agent_id: str  # the new agent
+    name: str | None
+    source_agent_id: str
+
+
+class LinkResult(BaseModel):
+    agent_id: str
+    url: str
+    token: str | None
+    token_purpose: str | None
+    token_expires_at: str | None  # ISO 8601, UTC
+    token_expires_in: str | None  # "expires in 14 min"
+
+
+def _state(ctx: Context) -> AppState:
+    return ctx.request_context.lifespan_context
+
+
+# --- delete: confirmation ----------------------------------------------------------------------
+
+
+class ConfirmDelete(BaseModel):
+    """The form a client with elicitation shows the user."""
+
+    confirm: bool = Field(description="Yes, delete this agent permanently")
+
+
+class NoDialog:
+    """The client cannot ask its user (no elicitation): fall back to the `confirm` argument."""
+
+
+def _client_can_ask(ctx: Context) -> bool:
+    caps = ctx.client_capabilities
+    elicitation = caps.elicitation if caps is not None else None
+    # A bare `elicitation: {}` means form support; url-only does not.
+    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+
+
+async def _ask_to_delete(agent_id: str, ctx: Context) -> Elicit[ConfirmDelete] | NoDialog:
+    """Runs before the tool body: checks the id (no request, no question for a bad one), then
+    asks the user when the client can show a confirmation."""
+    try:
+        validate_agent_id(agent_id)
+    except APIError as exc:
+        log_tool_call("delete_agent", agent_id, outcome_of(exc), 0.0)
+        raise tool_error(exc, tool="delete_agent", agent_id=agent_id) from None
+    if not _client_can_ask(ctx):
+        return NoDialog()
+    return Elicit(
+        f"Delete the ElevenLabs agent {agent_id}? This cannot be undone.",
+        ConfirmDelete,
+    )
+
+
+def _not_deleted(agent_id: str, status: str, text: str) -> CallToolResult:
+    return result(DeleteResult(agent_id=agent_id, deleted=False, status=status), text)
+
+
+async def delete_agent(
+    agent_id: AgentId,
+    confirm: Annotated[
+        bool, Field(description="true only after the user confirmed (clients without dialogs)")
+    ] = False,
+    force: Annotated[bool, Field(description="Delete even if used as a sub-agent")] = False,
+    *,
+    ctx: Context,
+    approval: Annotated[ElicitationResult[ConfirmDelete], Resolve(_ask_to_delete)],
+) -> Annotated[CallToolResult, DeleteResult]:
+    """Permanently delete an agent. Asks the user to confirm when the client can; otherwise
+    requires confirm=true, set only after the user agreed."""
+    async with tool_call("delete_agent", agent_id) as call:
+        if isinstance(approval, AcceptedElicitation) and isinstance(approval.data, NoDialog):
+            if not confirm:
+                call.outcome = "not_confirmed"
+                return _not_deleted(
+                    agent_id,
+                    "needs_confirmation",
+                    f"Not deleted: deleting agent {agent_id} cannot be undone and this client "
+                    "cannot ask the user. Ask the user to confirm, then call delete_agent again "
+                    "with confirm=true.",
+                )
+        elif isinstance(approval, AcceptedElicitation):
+            if not approval.data.confirm:
+                call.outcome = "declined"
+                return _not_deleted(
+                    agent_id,
+                    "declined",
+                    f"Not deleted: the user did not tick the confirmation for agent {agent_id}. "
+                    "Do not retry unless the user asks again.",
+                )
+        elif isinstance(approval, DeclinedElicitation):
+            call.outcome = "declined"
+            return _not_deleted(
+                agent_id,
+                "declined",
+                f"Not deleted: the user declined deleting agent {agent_id}. Do not retry unless "
+                "the user asks again.",
+            )
+        else:
+            call.outcome = "cancelled"
+            return _not_deleted(
+                agent_id,
+                "cancelled",
+                f"Not deleted: the user dismissed the confirmation for agent {agent_id}.",
+            )
+
+        await _state(ctx).api.delete_agent(agent_id, force=force)
+        return result(
+            DeleteResult(agent_id=agent_id, deleted=True, status="deleted"),
+            f"Deleted agent {agent_id}.",
+        )
+
+
+# --- duplicate -------------------------------------------------------------------------------
+
+
+async def duplicate_agent(
+    agent_id: AgentId,
+    name: Annotated[str | None, Field(description="Name of the copy (default: the API's)")] = None,
+    *,
+    ctx: Context,
+) -> Annotated[CallToolResult, DuplicateResult]:
+    """Copy an agent (its whole configuration) into a new agent; returns the new id."""
+    async with tool_call("duplicate_agent", agent_id):
+        validate_agent_id(agent_id)
+        created = await _state(ctx).api.duplicate_agent(agent_id, name=name)
+        # The API answers with the id only; a sandbox or newer API may also echo the name.
+        new_name = name or _extra_str(created, "name")
+        named = f" named {new_name!r}" if new_name else ""
+        return result(
+            DuplicateResult(agent_id=created.agent_id, name=new_name, source_agent_id=agent_id),
+            f"Created agent {created.agent_id}{named}, a copy of {agent_id}.",
+        )
+
+
+def _extra_str(model: BaseModel, key: str) -> str | None:
+    value = (model.model_extra or {}).get(key)
+    return value if isinstance(value, str) and value else None
+
+
+# --- link ------------------------------------------------------------------------------------
+
+
+def expires_in(seconds: float) -> str:
+    """'expires in 14 min' / 'expired 3 h ago', rounded to the largest sensible unit."""
+    past = seconds < 0
+    s = abs(round(seconds))
+    if s < 90:
+        span = f"{s} s"
+    elif s < 90 * 60:
+        span = f"{round(s / 60)} min"
+    elif s < 36 * 3600:
+        hours, minutes = divmod(round(s / 60), 60)
+        span = f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    else:
+        span = f"{round(s / 86400)} days"
+    return f"expired {span} ago" if past else f"expires in {span}"
+
+
+def _link_result(link: Any, now: float) -> LinkResult:
+    agent_id = link.agent_id
+    url = TALK_TO_URL.format(quote(agent_id, safe=""))
+    token = link.token
+    if token is None:
+        return LinkResult(
+            agent_id=agent_id,
+            url=url,
+            token=None,
+            token_purpose=None,
+            token_expires_at=None,
+            token_expires_in=None,
+        )
+    expiry = token.expiration_time_unix_secs
+    return LinkResult(
+        agent_id=agent_id,
+        url=url,
+        token=token.conversation_token,
+        token_purpose=token.purpose,
+        token_expires_at=(
+            datetime.fromtimestamp(expiry, UTC).isoformat().replace("+00:00", "Z")
+            if expiry is not None
+            else None
+        ),
+        token_expires_in=expires_in(expiry - now) if expiry is not None else None,
+    )
+
+
+def _link_text(r: LinkResult) -> str:
+    lines = [f"Talk to agent {r.agent_id}: {r.url}"]
+    if r.token is None:
+        lines.append("No conversation token: the agent needs no authorization.")
+    else:
+        purpose = f" ({r.token_purpose})" if r.token_purpose else ""
+        expiry = f", {r.token_expires_in} ({r.token_expires_at})" if r.token_expires_at else ""
+        lines.append(f"Conversation token{purpose}{expiry}: {r.token}")
+    return "\n".join(lines)
+
+
+async def get_agent_link(
+    agent_id: AgentId, *, ctx: Context
+) -> Annotated[CallToolResult, LinkResult]:
+    """Get an agent's public talk-to URL and its conversation token, if it has one."""
+    async with tool_call("get_agent_link", agent_id):
+        validate_agent_id(agent_id)
+        link = await _state(ctx).api.get_agent_link(agent_id)
+        r = _link_result(link, time.time())
+        return result(r, _link_text(r))
+
+
+# --- registration ----------------------------------------------------------------------------
+
+
+def register(mcp: MCPServer, enabled: Callable[[str], bool]) -> None:
+    if enabled("delete_agent"):
+        mcp.add_tool(
+            delete_agent,
+            description=describe(delete_agent),
+            title="Delete agent",
+            annotations=ToolAnnotations(
+                destructive_hint=True, idempotent_hint=True, open_world_hint=True
+            ),
+        )
+    if enabled("duplicate_agent"):
+        mcp.add_tool(
+            duplicate_agent,
+            description=describe(duplicate_agent),
+            title="Duplicate agent",
+            # destructive defaults to true in the spec: a copy only adds an agent
+            annotations=ToolAnnotations(destructive_hint=False, open_world_hint=True),
+        )
+    if enabled("get_agent_link"):
+        mcp.add_tool(
+            get_agent_link,
+            description=describe(get_agent_link),
+            title="Get agent link",
+            annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True),
+        )
