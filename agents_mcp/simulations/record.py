@@ -1,0 +1,67 @@
+"""One simulation as the server keeps it: the request, the turns received so far, the analysis.
+
+Plain data shared by the runner (fills it), the store (persists it) and the summary (reads it).
+Turns and analysis are kept as the JSON objects the API sent, so nothing is lost in translation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Status = Literal["queued", "running", "done", "failed", "cancelled"]
+FINISHED: frozenset[str] = frozenset({"done", "failed", "cancelled"})
+
+_ID_RE = re.compile(r"^sim_[0-9a-f]{16}$")
+
+
+def new_simulation_id() -> str:
+    return "sim_" + secrets.token_hex(8)
+
+
+def is_simulation_id(value: str) -> bool:
+    return bool(_ID_RE.match(value))
+
+
+@dataclass
+class SimulationRecord:
+    simulation_id: str
+    agent_id: str
+    request: dict[str, Any]
+    created_at: float
+    status: Status = "queued"
+    started_at: float | None = None
+    finished_at: float | None = None
+    turns: list[dict[str, Any]] = field(default_factory=list)
+    analysis: dict[str, Any] | None = None
+    error: str | None = None  # a message for the model, never a key or a header
+    error_type: str | None = None  # the error class, e.g. "StreamError"
+    frames: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    def raw_result(self) -> dict[str, Any]:
+        """The body the non-streamed endpoint would have answered with."""
+        return {"simulated_conversation": self.turns, "analysis": self.analysis}
+
+    def raw_json(self) -> str:
+        """`raw_result()` as compact JSON: what `detail="full"` pages through."""
+        return json.dumps(self.raw_result(), ensure_ascii=False, separators=(",", ":"))
+
+    def document(self) -> dict[str, Any]:
+        """Everything known, for the `simulation://` resource."""
+        return {
+            "simulation_id": self.simulation_id,
+            "agent_id": self.agent_id,
+            "status": self.status,
+            "error": self.error,
+            "created_at": self.created_at,
+            "finished_at": self.finished_at,
+            "request": self.request,
+            **self.raw_result(),
+        }
