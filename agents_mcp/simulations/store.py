@@ -153,13 +153,15 @@ class SimulationStore:
         return not _pid_alive(int(pid))
 
     def prune(self) -> int:
-        """Delete the oldest finished rows beyond `max_stored`. Returns how many went."""
+        """Keep the newest `max_stored` finished rows (unfinished ones always stay); returns how
+        many went."""
         finished = tuple(sorted(FINISHED))
         marks = ", ".join("?" * len(finished))
         cursor = self.db.execute(
             f"""DELETE FROM simulations WHERE status IN ({marks}) AND simulation_id NOT IN (
-                    SELECT simulation_id FROM simulations ORDER BY created_at DESC LIMIT ?)""",
-            (*finished, self.max_stored),
+                    SELECT simulation_id FROM simulations WHERE status IN ({marks})
+                    ORDER BY created_at DESC LIMIT ?)""",
+            (*finished, *finished, self.max_stored),
         )
         return cursor.rowcount
 

@@ -1,0 +1,254 @@
+"""The simulation tools: simulate_conversation, get_simulation, and the simulation:// resource.
+
+A simulation is a background job of the server (SimulationManager). simulate_conversation starts
+it and waits up to `wait_seconds`, sending one MCP progress notification per streamed frame; if
+it is not done by then, it answers with the id and the progress so far, and get_simulation
+continues the wait. Cancelling simulate_conversation (MCP cancellation) stops the simulation: the
+caller asked for it and is leaving. Abandoning a get_simulation wait does not: that call only
+reads, and another caller may still want the result; `cancel=true` stops a simulation explicitly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents_mcp.api import errors as api_errors
+from agents_mcp.api import validate_agent_id
+from agents_mcp.logs import redact
+from agents_mcp.simulations import (
+    Progress,
+    SimulationBusyError,
+    SimulationManager,
+    SimulationRecord,
+    UnknownSimulationError,
+)
+from agents_mcp.simulations.record import is_simulation_id
+from agents_mcp.simulations.request import RequestBuildError, build_request
+from agents_mcp.simulations.summary import WAIT_HINT_SECONDS, PageError, View, render
+from agents_mcp.state import AppState
+from agents_mcp.tools import describe
+from agents_mcp.tools.errors import describe as describe_error
+from agents_mcp.tools.errors import tool_call
+
+logger = logging.getLogger("agents_mcp.tools.simulations")
+
+DEFAULT_WAIT_SECONDS = WAIT_HINT_SECONDS  # below the ~60 s after which desktop clients give up
+MAX_WAIT_SECONDS = 600
+
+
+class SimulationResult(BaseModel):
+    # Output schema of both tools (no docstring: it would be sent in tools/list). The other
+    # fields depend on the status and the detail level.
+    model_config = ConfigDict(extra="allow")
+    simulation_id: str
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _manager(ctx: Context) -> SimulationManager:
+    state: AppState = ctx.request_context.lifespan_context
+    if state.simulations is None:
+        raise ToolError("Simulations are not available in this server (no simulation store).")
+    return state.simulations
+
+
+def _progress_reporter(ctx: Context) -> Callable[[Progress], Any]:
+    async def report(event: Progress) -> None:
+        try:
+            await ctx.report_progress(event.frames, None, event.message)
+        except Exception:  # the client went away: the simulation goes on regardless
+            logger.debug("progress notification not sent", exc_info=True)
+
+    return report
+
+
+def explained(record: SimulationRecord, manager: SimulationManager, tool: str) -> SimulationRecord:
+    """The record with its error rewritten as the tool error texts put it (what to do next)."""
+    if record.error is None:
+        return record
+    exc = manager.exception(record.simulation_id)
+    if not isinstance(exc, api_errors.APIError):
+        cls = getattr(api_errors, record.error_type or "", None)
+        is_api = isinstance(cls, type) and issubclass(cls, api_errors.APIError)
+        exc = cls(record.error) if is_api else None
+    if exc is None:
+        return record
+    text = describe_error(exc, tool=tool, agent_id=record.agent_id)
+    return dataclasses.replace(record, error=redact(text))
+
+
+def _result(view: View, *, is_error: bool = False) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=redact(view.text))],
+        structured_content=view.structured,
+        is_error=is_error,
+    )
+
+
+# --- simulate_conversation -----------------------------------------------------------------------
+
+
+async def simulate_conversation(
+    agent_id: Annotated[str, Field(description="Agent id (agent_...)")],
+    user_prompt: Annotated[
+        str, Field(description="Who the simulated caller is and what they want")
+    ],
+    first_message: Annotated[str | None, Field(description="Caller's first message")] = None,
+    language: Annotated[str | None, Field(description="Caller's language, e.g. en")] = None,
+    user_llm: Annotated[str | None, Field(description="Caller's LLM, e.g. gpt-4o")] = None,
+    criteria: Annotated[
+        list[str | dict[str, str]] | None,
+        Field(description="Goals to judge: sentences or {id,name,goal}"),
+    ] = None,
+    tool_mocks: Annotated[
+        dict[str, dict[str, Any]] | None,
+        Field(description="Mocked tools: {tool: {return, is_error}}"),
+    ] = None,
+    dynamic_variables: Annotated[
+        dict[str, str | int | float | bool] | None, Field(description="Dynamic variables")
+    ] = None,
+    max_turns: Annotated[int | None, Field(description="Max new turns", ge=1)] = None,
+    wait_seconds: Annotated[
+        float, Field(description="Wait this long, then return progress", ge=0, le=MAX_WAIT_SECONDS)
+    ] = DEFAULT_WAIT_SECONDS,
+    advanced: Annotated[
+        dict[str, Any] | None,
+        Field(description="Other simulate API body fields, e.g. partial_conversation_history"),
+    ] = None,
+    *,
+    ctx: Context,
+) -> Annotated[CallToolResult, SimulationResult]:
+    """Run a simulated caller against an agent (streamed). Returns outcome, failed criteria with
+    reasons, tool errors and a simulation_id; if still running after wait_seconds, call
+    get_simulation."""
+    async with tool_call("simulate_conversation", agent_id) as call:
+        validate_agent_id(agent_id)
+        try:
+            request = build_request(
+                user_prompt,
+                first_message=first_message,
+                language=language,
+                user_llm=user_llm,
+                criteria=criteria,
+                tool_mocks=tool_mocks,
+                dynamic_variables=dynamic_variables,
+                max_turns=max_turns,
+                advanced=advanced,
+            )
+        except RequestBuildError as exc:
+            call.outcome = "invalid_arguments"
+            raise ToolError(str(exc)) from None
+        manager = _manager(ctx)
+        try:
+            record = manager.start(agent_id, request)
+        except SimulationBusyError as exc:
+            call.outcome = "busy"
+            raise ToolError(str(exc)) from None
+        sid = record.simulation_id
+        try:
+            record = await manager.wait(sid, wait_seconds, _progress_reporter(ctx))
+        except anyio.get_cancelled_exc_class():
+            # The caller gave up on this call: stop the simulation it started (and its stream).
+            manager.cancel_nowait(sid, "Cancelled: the simulate_conversation call was cancelled.")
+            raise
+        failed = record.status == "failed"
+        call.outcome = "simulation_failed" if failed else "ok"
+        view = render(explained(record, manager, "simulate_conversation"))
+        return _result(view, is_error=failed)
+
+
+# --- get_simulation ------------------------------------------------------------------------------
+
+
+async def get_simulation(
+    simulation_id: Annotated[str, Field(description="From simulate_conversation")],
+    detail: Annotated[
+        Literal["summary", "transcript", "full"],
+        Field(description="summary, transcript (turns, paged) or full (raw JSON, paged)"),
+    ] = "summary",
+    wait_seconds: Annotated[
+        float, Field(description="Wait up to this long if still running", ge=0, le=MAX_WAIT_SECONDS)
+    ] = 0,
+    page: Annotated[int, Field(description="Page of transcript/full", ge=1)] = 1,
+    cancel: Annotated[bool, Field(description="Stop the simulation if running")] = False,
+    *,
+    ctx: Context,
+) -> Annotated[CallToolResult, SimulationResult]:
+    """Show a simulation's result (or progress), waiting for it if asked."""
+    async with tool_call("get_simulation") as call:
+        if not is_simulation_id(simulation_id):
+            call.outcome = "unknown_simulation"
+            raise ToolError(
+                f"Unknown simulation id {simulation_id[:40]!r}: ids look like "
+                "sim_0123456789abcdef and come from simulate_conversation's result."
+            )
+        manager = _manager(ctx)
+        try:
+            record = manager.get(simulation_id)
+        except UnknownSimulationError as exc:
+            call.outcome = "unknown_simulation"
+            raise ToolError(str(exc)) from None
+        if cancel:
+            record = await manager.cancel(simulation_id, "Cancelled on request.")
+        elif wait_seconds > 0 and not record.finished:
+            # Abandoning this wait (cancellation) ends the wait only; the simulation goes on.
+            record = await manager.wait(simulation_id, wait_seconds, _progress_reporter(ctx))
+        try:
+            view = render(explained(record, manager, "get_simulation"), detail, page)
+        except PageError as exc:
+            call.outcome = "bad_page"
+            raise ToolError(f"{exc}. Ask for page=1 to start.") from None
+        return _result(view)
+
+
+# --- resource ------------------------------------------------------------------------------------
+
+
+async def simulation_resource(simulation_id: str, ctx: Context) -> str:
+    """The whole stored simulation: request, every turn, the analysis, status and error."""
+    if not is_simulation_id(simulation_id):
+        raise ValueError(f"Unknown simulation id {simulation_id[:40]!r}")
+    try:
+        record = _manager(ctx).get(simulation_id)
+    except UnknownSimulationError as exc:
+        raise ValueError(str(exc)) from None
+    return json.dumps(record.document(), ensure_ascii=False, separators=(",", ":"))
+
+
+def register(mcp: MCPServer, enabled: Callable[[str], bool]) -> None:
+    if enabled("simulate_conversation"):
+        mcp.add_tool(
+            simulate_conversation,
+            description=describe(simulate_conversation),
+            title="Simulate conversation",
+            # costs credits and runs a conversation, but changes no agent
+            annotations=ToolAnnotations(
+                read_only_hint=False, destructive_hint=False, open_world_hint=True
+            ),
+        )
+    if enabled("get_simulation"):
+        mcp.add_tool(
+            get_simulation,
+            description=describe(get_simulation),
+            title="Get simulation",
+            annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False),
+        )
+    if enabled("simulate_conversation") or enabled("get_simulation"):
+        mcp.resource(
+            "simulation://{simulation_id}",
+            name="simulation",
+            description="A stored simulation as JSON (request, turns, analysis)",
+            mime_type="application/json",
+        )(simulation_resource)
