@@ -303,6 +303,8 @@ class AgentsAPI:
         limit: int = _SMALL_BODY,
     ) -> bytes:
         """Send with the safe retries and return the body of the 2xx answer."""
+        if timeouts is None:
+            timeouts = self._timeout(read=self.request_timeout)
         _, body = await self._send(
             op, method, url, json=json, params=params, timeouts=timeouts, limit=limit
         )
