@@ -498,7 +498,11 @@ class AgentsAPI:
                         ),
                         self._secret(),
                     )
-                for frame in decoder.feed(chunk):
+                try:
+                    frames = decoder.feed(chunk)
+                except StreamError as exc:  # its excerpt comes from the server: clean it
+                    raise _redacted(exc, self._secret()) from None
+                for frame in frames:
                     turns += len(frame.simulated_conversation)
                     analysed = analysed or frame.analysis is not None
                     yield frame
@@ -550,10 +554,19 @@ def _transport_failure(exc: httpx.TransportError) -> _Failure:
 
 
 def _redacted(error: APIError, secret: str | None) -> APIError:
-    cleaned = redact(error.message, secret)
-    if cleaned != error.message:
-        error.message = cleaned
-        error.args = (cleaned,)
+    """The error with the key removed from every text it carries (should a server echo it)."""
+    if not secret:
+        return error
+    error.message = redact(error.message, secret)
+    error.args = (error.message,)
+    if error.request_id:
+        error.request_id = redact(error.request_id, secret)
+    if error.code:
+        error.code = redact(error.code, secret)
+    if isinstance(error, RequestValidationError):
+        error.errors = [
+            FieldError(redact(f.location, secret), redact(f.reason, secret)) for f in error.errors
+        ]
     return error
 
 
