@@ -1,8 +1,30 @@
 """Shared test fixtures. Async tests use anyio's pytest plugin (installed with mcp)."""
 
+from collections.abc import Iterator
+
 import pytest
+from sandbox_fixture import SandboxHandle
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxHandle]:
+    """One sandbox (real HTTP on 127.0.0.1, ephemeral port) for the whole session."""
+    from agents_mcp.sandbox import SandboxServer
+
+    with SandboxServer(api_key="sk_sandbox_test_key", max_concurrent=50) as server:
+        handle = SandboxHandle(server)
+        yield handle
+        handle.close()
+
+
+@pytest.fixture
+def fresh_sandbox(sandbox: SandboxHandle) -> Iterator[SandboxHandle]:
+    """The session sandbox, with faults, request log and settings reset before and after."""
+    sandbox.reset()
+    yield sandbox
+    sandbox.reset()

@@ -1,0 +1,203 @@
+"""Fault injection for tests: armed through `/_sandbox/faults` or one request's `x-sandbox-fault`.
+
+Nothing here can be triggered on the real API; every fault is off until a test asks for it.
+See docs/sandbox.md for what each fault does on the wire.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+# name -> the parameters it accepts (with their types)
+FAULTS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "http_500": {},
+    "http_502": {},
+    "http_503": {},
+    "rate_limit": {"retry_after": (int, float, str), "code": str},
+    "drop_connection": {"after_processing": bool},
+    "drop_mid_stream": {"after_frames": int},
+    "malformed_frame": {"after_frames": int},
+    "no_analysis": {},
+    "stall": {"seconds": (int, float), "after_frames": int},
+    "huge_response": {"bytes": int},
+}
+HEADER = "x-sandbox-fault"
+MAX_STALL = 3600.0
+MAX_HUGE = 256 * 1024 * 1024
+RATE_LIMIT_CODES = (
+    "too_many_concurrent_requests",
+    "rate_limit_exceeded",
+    "system_busy",
+    "concurrent_limit_exceeded",
+)
+
+
+class FaultError(ValueError):
+    """A fault specification is invalid; the message says why."""
+
+
+@dataclass
+class Fault:
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    method: str | None = None
+    path_suffix: str | None = None
+    path_contains: str | None = None
+    times: int | None = 1  # None: until cleared
+    skip: int = 0  # let this many matching requests through first
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method.upper() != method.upper():
+            return False
+        if self.path_suffix and not path.endswith(self.path_suffix):
+            return False
+        return not (self.path_contains and self.path_contains not in path)
+
+    def public(self) -> dict[str, Any]:
+        match = {
+            k: v
+            for k, v in (
+                ("method", self.method),
+                ("path_suffix", self.path_suffix),
+                ("path_contains", self.path_contains),
+            )
+            if v
+        }
+        return {
+            "fault": self.name,
+            "match": match,
+            "times": self.times,
+            "skip": self.skip,
+            **self.params,
+        }
+
+    def param(self, name: str, default: Any = None) -> Any:
+        return self.params.get(name, default)
+
+
+def parse_spec(spec: Any) -> Fault:
+    """A fault from the JSON body of `POST /_sandbox/faults`."""
+    if not isinstance(spec, dict):
+        raise FaultError('the body must be a JSON object like {"fault": "http_500"}')
+    spec = dict(spec)
+    name = spec.pop("fault", None)
+    match = spec.pop("match", None) or {}
+    times = spec.pop("times", 1)
+    skip = spec.pop("skip", 0)
+    if not isinstance(match, dict) or set(match) - {"method", "path_suffix", "path_contains"}:
+        raise FaultError("match may only have method, path_suffix and path_contains")
+    if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
+        raise FaultError("times must be a positive integer, or null for 'until cleared'")
+    if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
+        raise FaultError("skip must be a non-negative integer")
+    fault = Fault(
+        name=_check_name(name),
+        params=_check_params(name, spec),
+        method=_opt_str(match, "method"),
+        path_suffix=_opt_str(match, "path_suffix"),
+        path_contains=_opt_str(match, "path_contains"),
+        times=times,
+        skip=skip,
+    )
+    return fault
+
+
+def parse_header(value: str) -> Fault:
+    """A one-shot fault from `x-sandbox-fault: name; key=value; key=value`."""
+    parts = [p.strip() for p in value.replace(",", ";").split(";") if p.strip()]
+    if not parts:
+        raise FaultError(f"{HEADER} is empty")
+    name, params = parts[0], {}
+    for part in parts[1:]:
+        key, sep, raw = part.partition("=")
+        if not sep:
+            raise FaultError(f"{HEADER}: expected key=value, got {part!r}")
+        params[key.strip()] = _scalar(raw.strip())
+    return Fault(name=_check_name(name), params=_check_params(name, params))
+
+
+def _check_name(name: Any) -> str:
+    if name not in FAULTS:
+        raise FaultError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
+    return name
+
+
+def _check_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    allowed = FAULTS[name]
+    for key, value in params.items():
+        if key not in allowed:
+            extra = f"; it takes {', '.join(allowed)}" if allowed else "; it takes none"
+            raise FaultError(f"fault {name!r} has no parameter {key!r}{extra}")
+        types = allowed[key] if isinstance(allowed[key], tuple) else (allowed[key],)
+        if isinstance(value, bool) and bool not in types:
+            raise FaultError(f"{key} must be {' or '.join(t.__name__ for t in types)}")
+        if not isinstance(value, types):
+            raise FaultError(f"{key} must be {' or '.join(t.__name__ for t in types)}")
+    if params.get("after_frames", 0) < 0:
+        raise FaultError("after_frames must be >= 0")
+    seconds = params.get("seconds", 1.0)
+    if not 0 <= seconds <= MAX_STALL:
+        raise FaultError(f"seconds must be between 0 and {MAX_STALL:g}")
+    size = params.get("bytes", 1)
+    if not 1 <= size <= MAX_HUGE:
+        raise FaultError(f"bytes must be between 1 and {MAX_HUGE}")
+    if params.get("code", RATE_LIMIT_CODES[0]) not in RATE_LIMIT_CODES:
+        raise FaultError(f"code must be one of {', '.join(RATE_LIMIT_CODES)}")
+    return dict(params)
+
+
+def _opt_str(match: dict[str, Any], key: str) -> str | None:
+    value = match.get(key)
+    if value is not None and not isinstance(value, str):
+        raise FaultError(f"match.{key} must be a string")
+    return value or None
+
+
+def _scalar(raw: str) -> Any:
+    low = raw.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+class FaultBook:
+    """The armed faults, first armed first served."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def arm(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def armed(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [f.public() for f in self._faults]
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """The fault for this request, if one is armed for it (counts it as used)."""
+        with self._lock:
+            for fault in self._faults:
+                if not fault.matches(method, path):
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    continue
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                return fault
+        return None
