@@ -153,26 +153,21 @@ def _lifespan(settings: Settings) -> Callable[[Any], Any]:
     @asynccontextmanager
     async def lifespan(_server: Any) -> AsyncIterator[AppState]:
         from agents_mcp.api import AgentsAPI, create_http_client
+        from agents_mcp.simulations import SimulationManager
 
         async with AsyncExitStack() as stack:
             http = create_http_client(settings)
             stack.push_async_callback(http.aclose)
             api = AgentsAPI.from_settings(settings, http=http)
             stack.push_async_callback(api.aclose)
-            simulations = None
-            try:  # TEMPORARY: until agents_mcp.simulations lands
-                from agents_mcp.simulations import SimulationManager
-            except ImportError:
-                SimulationManager = None  # type: ignore[assignment,misc]
-            if SimulationManager is not None:
-                simulations = await stack.enter_async_context(
-                    SimulationManager(
-                        api,
-                        data_dir=settings.simulation_data_dir,
-                        max_concurrent=settings.max_concurrent_simulations,
-                        max_stored=settings.max_stored_simulations,
-                    )
+            simulations = await stack.enter_async_context(
+                SimulationManager(
+                    api,
+                    data_dir=settings.simulation_data_dir,
+                    max_concurrent=settings.max_concurrent_simulations,
+                    max_stored=settings.max_stored_simulations,
                 )
+            )
             logger.info("serving the API at %s", settings.api_base_url)
             yield AppState(settings=settings, api=api, simulations=simulations)
 
@@ -209,14 +204,10 @@ def build_server(
         log_level=effective.log_level,
     )
     from agents_mcp.tools import agents as agent_tools
+    from agents_mcp.tools import simulations as simulation_tools
 
     agent_tools.register(mcp, enabled.__contains__)
-    try:  # TEMPORARY: until agents_mcp/tools/simulations.py lands
-        from agents_mcp.tools import simulations as simulation_tools
-    except ImportError:
-        simulation_tools = None  # type: ignore[assignment]
-    if simulation_tools is not None:
-        simulation_tools.register(mcp, enabled.__contains__)
+    simulation_tools.register(mcp, enabled.__contains__)
     return mcp
 
 

@@ -16,4 +16,4 @@ if TYPE_CHECKING:  # kept out of the start-up path; the lifespan imports them
 class AppState:
     settings: Settings
     api: AgentsAPI
-    simulations: SimulationManager | None  # None only until agents_mcp.simulations lands
+    simulations: SimulationManager

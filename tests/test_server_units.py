@@ -46,7 +46,10 @@ def log_stream():
 @pytest.mark.parametrize(
     ("exc", "expected"),
     [
-        (InvalidAgentIdError("'x/y' is not an agent id."), ["Invalid agent id", "No request"]),
+        (
+            InvalidAgentIdError("Invalid agent id 'x/y'."),
+            ["Invalid agent id", "No request was sent"],
+        ),
         (AgentNotFoundError("not found", status=404), ["Unknown agent", "agent_abc"]),
         (AuthenticationError("bad key", status=401), ["ELEVENLABS_API_KEY", "refused"]),
         (

@@ -53,10 +53,10 @@ def describe(exc: APIError, *, tool: str | None = None, agent_id: str | None = N
     who = f"agent {agent_id}" if agent_id else "the agent"
     detail = _clip(exc.message) if exc.message else ""
     if isinstance(exc, InvalidAgentIdError):
-        return (
-            f"Invalid agent id: {detail} No request was sent. Agent ids look like "
-            f"'{_EXAMPLE_ID}'; check the id and call again."
-        )
+        text = detail or f"Invalid agent id: agent ids look like '{_EXAMPLE_ID}'."
+        if "sent" not in text:
+            text += " No request was sent."
+        return f"{text} Check the id and call again."
     if isinstance(exc, AgentNotFoundError):
         return (
             f"Unknown agent: the API has no {who} (it may have been deleted, or belongs to "
