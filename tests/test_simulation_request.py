@@ -41,8 +41,8 @@ def test_criteria_from_sentences_and_objects() -> None:
     )
     crits = b["extra_evaluation_criteria"]
     assert [c["id"] for c in crits] == [
-        "agent_confirms_the_order_number",
-        "agent_confirms_the_order_number_2",
+        "agent_confirms_order_number",
+        "agent_confirms_order_number_2",
         "polite",
     ]
     assert crits[2] == {
@@ -126,6 +126,6 @@ def test_bad_arguments_name_the_field(kwargs: dict, expected: str) -> None:
 
 
 def test_slug() -> None:
-    assert slug("Agent greets the caller by NAME!") == "agent_greets_the_caller_by_name"
+    assert slug("Agent greets the caller by NAME!") == "agent_greets_caller_by_name"
     assert len(slug("word " * 50)) <= 40
     assert slug("¡¿?!") == "criterion"

@@ -52,8 +52,12 @@ _MOCK_KEYS = {
 }
 
 
+_FILLER = frozenset({"a", "an", "the"})
+
+
 def slug(text: str, limit: int = 40) -> str:
-    words = re.findall(r"[a-z0-9]+", text.lower())
+    """A criterion id from its sentence: "The agent greets the caller" -> agent_greets_caller."""
+    words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _FILLER]
     out = ""
     for word in words:
         candidate = f"{out}_{word}" if out else word

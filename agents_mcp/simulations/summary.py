@@ -25,18 +25,19 @@ from agents_mcp.simulations.record import SimulationRecord
 
 DETAILS = ("summary", "transcript", "full")
 WAIT_HINT_SECONDS = 45  # what a "keep waiting" hint suggests (below the ~60 s client timeouts)
-SUMMARY_BUDGET = 2_800  # bytes of text + compact structured JSON the summary aims for
+SUMMARY_BUDGET = 2_900  # bytes of text + compact structured JSON the summary aims for
 MAX_TOOL_ERRORS = 20  # failed tool calls listed in a summary; the rest are counted
-MAX_KEY_TURNS = 4
+MAX_KEY_TURNS = 3
 TRANSCRIPT_PAGE_BYTES = 20_000  # text + structured, i.e. ~6k tokens: well under 25k
 TRANSCRIPT_TURN_CHARS = 300
 FULL_PAGE_CHARS = 16_000  # carried twice (text and structured): ~10k tokens a page
 
 # Clip limits, tried in order until the summary fits the budget (0 = leave the item out).
 _LEVELS: tuple[dict[str, int], ...] = (
-    {"summary": 500, "fail": 240, "ok": 100, "data": 100, "err": 160, "params": 80, "turn": 160},
-    {"summary": 320, "fail": 160, "ok": 60, "data": 60, "err": 100, "params": 50, "turn": 100},
-    {"summary": 220, "fail": 110, "ok": 0, "data": 40, "err": 70, "params": 0, "turn": 70},
+    {"summary": 500, "fail": 240, "ok": 100, "data": 100, "err": 160, "params": 80, "turn": 140},
+    {"summary": 320, "fail": 160, "ok": 70, "data": 60, "err": 100, "params": 50, "turn": 90},
+    {"summary": 240, "fail": 130, "ok": 45, "data": 50, "err": 90, "params": 0, "turn": 70},
+    {"summary": 180, "fail": 100, "ok": 0, "data": 40, "err": 70, "params": 0, "turn": 60},
     {"summary": 120, "fail": 70, "ok": 0, "data": 30, "err": 50, "params": 0, "turn": 0},
 )
 
@@ -184,7 +185,8 @@ def turn_line(turn: Turn) -> str:
 
 
 def key_turn_indexes(turns: list[Turn], failures: list[ToolFailure]) -> list[int]:
-    """The opening, the first tool failure and what led to it, and how the conversation ended."""
+    """The opening, what was said just before the first tool failure (the failure itself is
+    listed with the tool calls), and how the conversation ended."""
     said = [i for i, t in enumerate(turns) if t.message]
     picks: list[int] = []
     if said:
@@ -193,13 +195,10 @@ def key_turn_indexes(turns: list[Turn], failures: list[ToolFailure]) -> list[int
         before = [i for i in said if i < failures[0].turn]
         if before:
             picks.append(before[-1])
-        picks.append(failures[0].turn)
-    for role in ("user", "agent"):
-        last = [i for i in said if turns[i].role == role]
-        if last:
-            picks.append(last[-1])
+    if said:
+        picks.append(said[-1])
     ordered = sorted(set(picks))
-    if len(ordered) > MAX_KEY_TURNS:  # keep the opening, the failure and the very end
+    if len(ordered) > MAX_KEY_TURNS:  # keep the opening and the very end
         ordered = [*ordered[: MAX_KEY_TURNS - 1], ordered[-1]]
     return ordered
 
@@ -281,8 +280,13 @@ def _summary_view(record: SimulationRecord, lim: dict[str, int]) -> View:
         criteria = _criteria(analysis, _requested_criteria(record), lim)
         if criteria:
             s["criteria"] = criteria
-            failed = sum(1 for c in criteria if c["result"] != "success")
-            lines.append(f"Criteria ({failed} of {len(criteria)} not passed):")
+            tally: dict[str, int] = {}
+            for c in criteria:
+                tally[c["result"]] = tally.get(c["result"], 0) + 1
+            counted = ", ".join(
+                f"{n} {'passed' if r == 'success' else r}" for r, n in tally.items()
+            )
+            lines.append(f"Criteria ({counted}):")
             for c in criteria:
                 mark = "ok" if c["result"] == "success" else c["result"].upper()
                 why = f" — {c['why']}" if "why" in c else ""
@@ -449,6 +453,7 @@ def full_page(record: SimulationRecord, page: int = 1) -> View:
         "page": page,
         "pages": pages,
         "chars": len(raw),
+        "bytes": len(raw.encode()),
         "json": chunk,
     }
     head = (
