@@ -59,8 +59,8 @@ def describe(exc: APIError, *, tool: str | None = None, agent_id: str | None = N
         return f"{text} Check the id and call again."
     if isinstance(exc, AgentNotFoundError):
         return (
-            f"Unknown agent: the API has no {who} (it may have been deleted, or belongs to "
-            "another workspace or residency). Check the id; nothing was changed."
+            f"Unknown agent: the API has no {who} (it may have been deleted, or belong to "
+            "another workspace or residency). Check the agent id."
         )
     if isinstance(exc, AuthenticationError):
         if exc.code == "quota_exceeded":
