@@ -1289,13 +1289,33 @@ class _Conversation:
         s = self.slots
         value: Any = None
         why = "The information was not mentioned in the conversation."
+        full = f"{key} {spec.get('description') or ''}".lower().replace("_", " ")
         if kind == "boolean":
-            value = (
-                self.state.resolved
-                if any(w in low for w in ("resolv", "success", "done"))
-                else (self.topic.key in low or any(w in low for w in self.topic.keywords))
+            outcome = (
+                "resolv",
+                "success",
+                "done",
+                "issued",
+                "complet",
+                "processed",
+                "booked",
+                "confirmed",
+                "fixed",
+                "cancelled",
+                "sent",
             )
-            why = "Inferred from the outcome of the conversation."
+            if any(w in full for w in outcome):
+                value = self.state.resolved
+                why = f"The request was {'completed' if value else 'not completed'}."
+            else:
+                value = self.topic.key in full or any(w in full for w in self.topic.keywords)
+                why = f"The conversation was about {self.topic.title.lower()}."
+        elif kind in ("integer", "number") and any(w in full for w in ("party", "guest", "people")):
+            value = {"two": 2, "three": 3, "four": 4, "six": 6}[s["party"]]
+            why = f"The user asked for a table for {s['party']}."
+        elif kind in ("integer", "number") and any(w in full for w in ("amount", "price", "cost")):
+            amount = float(s["amount"].lstrip("$"))
+            value, why = (int(amount) if kind == "integer" else amount), "The amount discussed."
         elif kind in ("integer", "number"):
             numbers = re.findall(r"\d+(?:\.\d+)?", text)
             if numbers:
