@@ -33,9 +33,11 @@ _WHITESPACE = re.compile(r"[ \t\r\n]*")
 # The body of a JSON string from just after its opening quote: stops at the closing quote, or at a
 # backslash that is the last character so far (its escaped character has not arrived yet).
 _STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
-# Inside an object frame, only these characters change the nesting depth or open a string.
-_STRUCTURAL = re.compile(r'[{}\[\]"]')
+# Inside an object frame: skip, in one C-level match, everything up to the next bracket or brace
+# that is not inside a string (complete strings are skipped whole; it stops at an unfinished one).
+_SKIP_TO_BRACKET = re.compile(r'(?:[^"{}\[\]]+|"[^"\\]*(?:\\.[^"\\]*)*")*', re.DOTALL)
 _KNOWN_KEYS = ("simulated_conversation", "analysis")
+_NOTHING: Any = object()
 _ERROR_KEYS = ("detail", "error", "message")
 
 
@@ -59,11 +61,14 @@ class FrameDecoder:
         self.frames_decoded = 0
         self.bytes_fed = 0
         self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
-        self._buf = ""  # text not yet returned as frames; starts at a frame start when _kind set
+        self._buf = ""  # text not yet returned as frames
+        self._start = 0  # where in _buf the current frame starts (or the scan for one resumes)
         self._kind: str | None = None  # None (between frames), "string" or "object"
         self._scan = 0  # how far into _buf the current frame has been scanned
         self._depth = 0  # object frames: nesting depth at _scan
         self._in_string = False  # object frames: _scan is inside a string
+        self._line_tried = False  # the one-line fast path was tried for the current frame
+        self._outer: Any = _NOTHING  # the frame's JSON value when the fast path parsed it
 
     def feed(self, data: bytes) -> list[SimulationFrame]:
         self.bytes_fed += len(data)
@@ -92,46 +97,70 @@ class FrameDecoder:
 
     def _drain(self) -> list[SimulationFrame]:
         frames: list[SimulationFrame] = []
+        buf = self._buf
         while True:
-            if self._kind is None and not self._start_frame():
-                return frames
+            if self._kind is None and not self._start_frame(buf):
+                break
             end = self._find_end()
             if end is None:
-                if len(self._buf) > self.max_frame_bytes:
-                    raise self._too_big(len(self._buf))
-                return frames
-            if end > self.max_frame_bytes:
-                raise self._too_big(end)
-            text, self._buf = self._buf[:end], self._buf[end:]
-            self._kind = None
-            frames.append(parse_frame(text, kind_is_string=text[0] == '"'))
+                if len(buf) - self._start > self.max_frame_bytes:
+                    raise self._too_big(len(buf) - self._start)
+                break
+            if end - self._start > self.max_frame_bytes:
+                raise self._too_big(end - self._start)
+            text = buf[self._start : end]
+            self._start, self._kind = end, None
+            outer, self._outer = self._outer, _NOTHING
+            frames.append(parse_frame(text, kind_is_string=text[0] == '"', outer=outer))
             self.frames_decoded += 1
+        # drop what was consumed, once per feed (not once per frame: that would copy the rest of
+        # the buffer for every frame of a chunk)
+        if self._start:
+            self._buf = buf[self._start :]
+            self._scan = max(0, self._scan - self._start)
+            self._start = 0
+        return frames
 
-    def _start_frame(self) -> bool:
+    def _start_frame(self, buf: str) -> bool:
         """Skip whitespace to the next frame; False when the buffer holds no frame start yet."""
-        i = _WHITESPACE.match(self._buf).end()
-        if i == len(self._buf):
-            self._buf = ""
+        i = _WHITESPACE.match(buf, self._start).end()
+        self._start = i
+        if i == len(buf):
             return False
-        first = self._buf[i]
+        self._line_tried = False
+        first = buf[i]
         if first == '"':
             self._kind = "string"
+            self._scan = i + 1
         elif first == "{":
             self._kind = "object"
+            self._scan = i
             self._depth = 0
             self._in_string = False
         else:
             raise StreamError(
                 f"malformed frame in the simulation stream: expected a JSON string or object, "
-                f"got {excerpt(self._buf[i:])!r}"
+                f"got {excerpt(buf[i:])!r}"
             )
-        self._buf = self._buf[i:] if i else self._buf
-        self._scan = 0 if self._kind == "object" else 1
         return True
 
     def _find_end(self) -> int | None:
         """Index just past the current frame, or None while it is incomplete."""
         buf = self._buf
+        if not self._line_tried:
+            # Fast path for the usual one-frame-per-line stream: a JSON string cannot hold a raw
+            # newline, so when the frame's line is complete, one C-level json.loads of that line
+            # both finds and parses the frame. If it fails (frames back to back on one line, a
+            # pretty-printed object, a malformed frame) the scanner below decides, as always.
+            newline = buf.find("\n", self._scan)
+            if newline != -1:
+                self._line_tried = True
+                try:
+                    self._outer = json.loads(buf[self._start : newline])
+                except ValueError:
+                    pass
+                else:
+                    return newline
         if self._kind == "string":
             return self._string_end(buf, self._scan)
         # object frame: count nesting outside strings
@@ -143,20 +172,22 @@ class FrameDecoder:
             self._in_string = False
             pos = end
         depth = self._depth
-        search = _STRUCTURAL.search
+        skip = _SKIP_TO_BRACKET.match
+        end_of_buf = len(buf)
         while True:
-            m = search(buf, pos)
-            if m is None:
-                self._scan, self._depth = len(buf), depth
+            pos = skip(buf, pos).end()
+            if pos == end_of_buf:
+                self._scan, self._depth = pos, depth
                 return None
-            ch = m.group()
-            pos = m.end()
-            if ch == '"':
+            ch = buf[pos]
+            pos += 1
+            if ch == '"':  # a string that has not ended yet
+                self._depth = depth
                 end = self._string_end(buf, pos)
                 if end is None:
-                    self._in_string, self._depth = True, depth
+                    self._in_string = True
                     return None
-                pos = end
+                pos = end  # pragma: no cover - the skip above would have taken a whole string
             elif ch in "{[":
                 depth += 1
             else:
@@ -181,12 +212,16 @@ class FrameDecoder:
         )
 
 
-def parse_frame(text: str, *, kind_is_string: bool | None = None) -> SimulationFrame:
-    """One complete frame (a JSON string holding JSON, or a JSON object) -> SimulationFrame."""
+def parse_frame(
+    text: str, *, kind_is_string: bool | None = None, outer: Any = None
+) -> SimulationFrame:
+    """One complete frame (a JSON string holding JSON, or a JSON object) -> SimulationFrame.
+
+    ``outer`` is the frame's JSON value when the caller already decoded ``text``."""
     if kind_is_string is None:
         kind_is_string = text.lstrip()[:1] == '"'
     try:
-        value: Any = json.loads(text)
+        value: Any = json.loads(text) if outer is _NOTHING or outer is None else outer
         if kind_is_string:
             value = json.loads(value)
     except (ValueError, TypeError) as exc:
