@@ -62,6 +62,7 @@ class SimulationRecord:
             "error": self.error,
             "created_at": self.created_at,
             "finished_at": self.finished_at,
+            "frames": self.frames,
             "request": self.request,
             **self.raw_result(),
         }

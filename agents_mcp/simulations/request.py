@@ -222,14 +222,15 @@ def build_request(
         extra = body.get("extra_evaluation_criteria")
         listed = extra if isinstance(extra, list) else []
         body["extra_evaluation_criteria"] = [*listed, *_criteria(criteria, problems)]
+    try:  # validate even after a problem, so that every problem is reported at once
+        request = SimulateRequest.model_validate(body)
+    except ValidationError as exc:
+        problems += [
+            f"{_location(e['loc'], advanced_paths)}: {_clip(e['msg'])}" for e in exc.errors()
+        ]
     if problems:
         raise RequestBuildError(problems)
-    try:
-        return SimulateRequest.model_validate(body)
-    except ValidationError as exc:
-        raise RequestBuildError(
-            [f"{_location(e['loc'], advanced_paths)}: {_clip(e['msg'])}" for e in exc.errors()]
-        ) from None
+    return request
 
 
 def _paths(body: Mapping[str, Any], prefix: str = "") -> set[str]:

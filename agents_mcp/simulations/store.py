@@ -165,5 +165,10 @@ class SimulationStore:
         )
         return cursor.rowcount
 
+    def ids(self) -> list[str]:
+        """Every stored simulation id, newest first."""
+        rows = self.db.execute("SELECT simulation_id FROM simulations ORDER BY created_at DESC")
+        return [row[0] for row in rows]
+
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM simulations").fetchone()[0]
