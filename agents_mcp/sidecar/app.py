@@ -15,6 +15,7 @@ from agents_mcp.sidecar.middleware import (
 )
 from agents_mcp.sidecar.probes import PROBE_PATHS, ProbesMiddleware, Upstream
 from agents_mcp.sidecar.security import transport_security
+from agents_mcp.sidecar.shutdown import interrupt_simulations
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
@@ -78,6 +79,8 @@ def build_http_app(
         keys = [k.get_secret_value() for k in settings.request_state_keys]
         use_shared_request_state_keys(mcp, keys)
     drain = drain or Drain()
+    server = mcp
+    drain.on_start(lambda: interrupt_simulations(server))
     mcp_app: Any = mcp.streamable_http_app(
         streamable_http_path=MCP_PATH,
         json_response=False,  # SSE: progress notifications reach the client
