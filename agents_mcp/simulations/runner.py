@@ -114,23 +114,17 @@ class SimulationManager:
 
     # --- starting and running -------------------------------------------------------------------
 
-    def counts(self) -> tuple[int, int]:
-        """(running, queued) in this process."""
-        running = sum(1 for j in self._jobs.values() if j.record.status == "running")
-        queued = sum(1 for j in self._jobs.values() if j.record.status == "queued")
-        return running, queued
-
     def start(self, agent_id: str, request: SimulateRequest) -> SimulationRecord:
         """Register and launch a job; returns its record at once (status queued)."""
         if self._tg is None:
             raise RuntimeError("SimulationManager is not running (use `async with manager:`)")
         active = len(self._jobs)
         if active >= self.max_concurrent + self.max_queued:
-            running, queued = self.counts()
             raise SimulationBusyError(
-                f"Too many simulations at once: {running} running and {queued} waiting (at most "
-                f"{self.max_concurrent} run at a time and {self.max_queued} wait). Nothing was "
-                "started. Wait for one to finish (get_simulation with wait_seconds) and try again."
+                f"Too many simulations at once: {active} already started (at most "
+                f"{self.max_concurrent} run at a time and {self.max_queued} more wait their "
+                "turn). Nothing was started. Wait for one to finish (get_simulation with "
+                "wait_seconds) and try again."
             )
         record = SimulationRecord(
             simulation_id=new_simulation_id(),
