@@ -30,7 +30,7 @@ MAX_TOOL_ERRORS = 20  # failed tool calls listed in a summary; the rest are coun
 MAX_KEY_TURNS = 3
 TRANSCRIPT_PAGE_BYTES = 20_000  # text + structured, i.e. ~6k tokens: well under 25k
 TRANSCRIPT_TURN_CHARS = 300
-FULL_PAGE_CHARS = 16_000  # carried twice (text and structured): ~10k tokens a page
+FULL_PAGE_CHARS = 12_000  # carried twice (text, and escaped in structured): ~8k tokens a page
 
 # Clip limits, tried in order until the summary fits the budget (0 = leave the item out).
 _LEVELS: tuple[dict[str, int], ...] = (
