@@ -129,10 +129,12 @@ async def serve(
 
 
 def _sandbox_options(settings: Settings) -> dict[str, Any]:
-    from agents_mcp.sandbox import DEFAULT_API_KEY
+    from agents_mcp.sandbox import DEFAULT_API_KEY, DEFAULT_MAX_CONCURRENT
 
     key = settings.api_key.get_secret_value() if settings.api_key else DEFAULT_API_KEY
-    return {"api_key": key}
+    # The embedded sandbox must accept every simulation the server lets run at once.
+    limit = max(DEFAULT_MAX_CONCURRENT, settings.max_concurrent_simulations)
+    return {"api_key": key, "max_concurrent": limit}
 
 
 def run_http(settings: Settings, host: str, port: int, sandbox: bool = False) -> int:
@@ -143,6 +145,13 @@ def run_http(settings: Settings, host: str, port: int, sandbox: bool = False) ->
         print(f"agents-mcp: {refusal}", file=sys.stderr)
         return 2
     _setup_logging(settings)
+    from agents_mcp.server import ConfigError, enabled_tools
+
+    try:
+        enabled_tools(settings)  # a bad AGENTS_MCP_TOOLS fails before anything listens
+    except ConfigError as exc:
+        print(f"agents-mcp: {exc}", file=sys.stderr)
+        return 2
     if token and len(token) < MIN_TOKEN_LENGTH:
         logger.warning(
             "AGENTS_MCP_AUTH_TOKEN is shorter than %d characters; use a long random value",
