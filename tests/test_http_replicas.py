@@ -123,31 +123,31 @@ async def test_stateless_mode_serves_handshake_clients_without_sessions(fresh_sa
                 {"agent_id": DEMO, "user_prompt": "Change my booking.", "wait_seconds": 60},
                 progress_callback=on_progress,
             )
-            # without a session a confirmation dialog is impossible: the confirm argument works
+            # no back channel without a session, so no dialog: the confirm argument is the way
             copy = await client.call_tool("duplicate_agent", {"agent_id": DEMO})
             deleted = await client.call_tool(
                 "delete_agent", {"agent_id": copy.structured_content["agent_id"], "confirm": True}
             )
+        async with httpx.AsyncClient(timeout=10) as http:
+            initialize = await http.post(
+                server.url,
+                json={
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "initialize",
+                    "params": {
+                        "protocolVersion": "2025-06-18",
+                        "capabilities": {},
+                        "clientInfo": {"name": "t", "version": "0"},
+                    },
+                },
+                headers={
+                    "Authorization": f"Bearer {TOKEN}",
+                    "Accept": "application/json, text/event-stream",
+                },
+            )
     assert sim.structured_content["status"] == "done"
     assert len(progress) >= 2
     assert deleted.structured_content["deleted"] is True
-        initialize = httpx.post(
-            server.url,
-            json={
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-06-18",
-                    "capabilities": {},
-                    "clientInfo": {"name": "t", "version": "0"},
-                },
-            },
-            headers={
-                "Authorization": f"Bearer {TOKEN}",
-                "Accept": "application/json, text/event-stream",
-            },
-            timeout=10,
-        )
     assert initialize.status_code == 200
     assert "mcp-session-id" not in initialize.headers  # nothing to route on: no stickiness needed
