@@ -31,6 +31,13 @@ DEMO = "agent_demo_support"
 ERAS = ["legacy", "auto"]  # initialize handshake (elicitation mid-call) / 2026 input_required
 
 
+@pytest.fixture(autouse=True)
+def _restore_demo_agents(sandbox):
+    """The sandbox is shared by the whole session: leave no copies behind for other tests."""
+    yield
+    sandbox.reset(agents=True)
+
+
 @pytest.fixture
 def settings(fresh_sandbox, tmp_path) -> Settings:
     return Settings(

@@ -20,6 +20,13 @@ DEMO = "agent_demo_support"
 DEMO_WITH_TOKEN = "agent_demo_faq"  # enable_auth: the link carries a shareable token
 
 
+@pytest.fixture(autouse=True)
+def _restore_demo_agents(sandbox):
+    """The sandbox is shared by the whole session: leave no copies behind for other tests."""
+    yield
+    sandbox.reset(agents=True)
+
+
 def get_agent(sandbox, agent_id: str) -> httpx.Response:
     return httpx.get(
         f"{sandbox.base_url}/v1/convai/agents/{agent_id}", headers=sandbox.headers(), timeout=10
