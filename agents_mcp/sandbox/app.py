@@ -611,7 +611,7 @@ class SandboxApp(Starlette):
 
     async def _with_fault(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> Any:
         name = fault.name
-        if name in ("http_500", "http_502", "http_503", "rate_limit"):
+        if name in ("http_500", "http_502", "http_503", "http_422", "rate_limit"):
             await _status_fault(fault)(scope, receive, send)
             return None
         if name == "drop_connection":
@@ -658,6 +658,18 @@ def _status_fault(fault: Fault) -> Response:
             "<body><h1>502 Bad Gateway</h1></body></html>"
         )
         return Response(html, 502, media_type="text/html")
+    if fault.name == "http_422":
+        field = str(fault.param("field", "name"))
+        return unprocessable(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ["body", field],
+                    "msg": "Value error, refused by the sandbox's http_422 fault",
+                    "input": None,
+                }
+            ]
+        )
     if fault.name == "http_503":
         return error(
             503,

@@ -15,6 +15,7 @@ FAULTS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "http_500": {},
     "http_502": {},
     "http_503": {},
+    "http_422": {"field": str},  # FastAPI's list form, naming `field` (default "name")
     "rate_limit": {"retry_after": (int, float, str), "code": str},
     "drop_connection": {"after_processing": bool},
     "drop_mid_stream": {"after_frames": int},
