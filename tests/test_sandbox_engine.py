@@ -3,6 +3,7 @@ variables, history, criteria and data collection, realistic sizes."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def test_turn_directive_gives_exactly_n_new_turns(n):
     assert said[0]["message"].startswith("Hi there")  # the first message is extra
     assert len(said) == n + 1
     roles = [t["role"] for t in said]
-    assert all(a != b for a, b in zip(roles, roles[1:], strict=False)), "user and agent alternate"
+    assert all(a != b for a, b in itertools.pairwise(roles)), "user and agent alternate"
 
 
 def test_new_turns_limit_caps_and_keeps_the_first_message():

@@ -65,14 +65,33 @@ TURN = "/components/schemas/ConversationHistoryTranscriptCommonModel-Output"
 ANALYSIS = "/components/schemas/ConversationHistoryAnalysisCommonModel"
 
 
+WORDS = (
+    "refund",
+    "order",
+    "damaged",
+    "late",
+    "table",
+    "booking",
+    "password",
+    "cancel",
+    "bill",
+    "angry",
+    "polite",
+    "confused",
+    "where",
+    "warranty",
+    "price",
+    "hello",
+    "thanks",
+    "item",
+    "boots",
+)
+
 # --- strategies ---------------------------------------------------------------------------
 
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60)
 words = st.lists(
-    st.sampled_from(
-        "refund order damaged late table booking password cancel bill angry polite confused "
-        "where warranty price hello thanks item boots".split()
-    ),
+    st.sampled_from(WORDS),
     max_size=12,
 ).map(" ".join)
 user_prompt = st.one_of(
@@ -146,13 +165,18 @@ simulate_body = st.fixed_dictionaries(
 # --- tests --------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def http(sandbox):
+    with httpx.Client(base_url=sandbox.base_url, headers=sandbox.headers(), timeout=30) as client:
+        yield client
+
+
 @HYPOTHESIS
 @given(agent_id=st.sampled_from(AGENTS), body=simulate_body)
-def test_simulate_responses_match_the_spec(sandbox, agent_id, body):
+def test_simulate_responses_match_the_spec(http, agent_id, body):
     path = AGENT + "/simulate-conversation"
     _check(_request_schema(path), body)  # the generated request is itself valid
-    url = f"{sandbox.base_url}/v1/convai/agents/{agent_id}/simulate-conversation"
-    response = httpx.post(url, json=body, headers=sandbox.headers(), timeout=30)
+    response = http.post(f"/v1/convai/agents/{agent_id}/simulate-conversation", json=body)
     assert response.status_code == 200, response.text
     result = response.json()
     _check(_response_schema(path, "post"), result)
@@ -164,9 +188,8 @@ def test_simulate_responses_match_the_spec(sandbox, agent_id, body):
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(agent_id=st.sampled_from(AGENTS), body=simulate_body)
-def test_stream_frames_match_the_spec(sandbox, agent_id, body):
-    url = f"{sandbox.base_url}/v1/convai/agents/{agent_id}/simulate-conversation/stream"
-    response = httpx.post(url, json=body, headers=sandbox.headers(), timeout=30)
+def test_stream_frames_match_the_spec(http, agent_id, body):
+    response = http.post(f"/v1/convai/agents/{agent_id}/simulate-conversation/stream", json=body)
     assert response.status_code == 200
     lines = response.text.splitlines()
     frames = [json.loads(json.loads(line)) for line in lines]
@@ -179,25 +202,24 @@ def test_stream_frames_match_the_spec(sandbox, agent_id, body):
 
 @HYPOTHESIS
 @given(name=st.one_of(st.none(), text), agent_id=st.sampled_from(AGENTS))
-def test_duplicate_link_delete_match_the_spec(sandbox, name, agent_id):
-    headers, base = sandbox.headers(), sandbox.base_url
+def test_duplicate_link_delete_match_the_spec(http, name, agent_id):
     body = {} if name is None else {"name": name}
     _check(_request_schema(AGENT + "/duplicate"), body)
-    dup = httpx.post(f"{base}/v1/convai/agents/{agent_id}/duplicate", json=body, headers=headers)
+    dup = http.post(f"/v1/convai/agents/{agent_id}/duplicate", json=body)
     assert dup.status_code == 200
     _check(_response_schema(AGENT + "/duplicate", "post"), dup.json())
     new_id = dup.json()["agent_id"]
     for target in (agent_id, new_id):
-        link = httpx.get(f"{base}/v1/convai/agents/{target}/link", headers=headers)
+        link = http.get(f"/v1/convai/agents/{target}/link")
         _check(_response_schema(AGENT + "/link", "get"), link.json())
-    deleted = httpx.delete(f"{base}/v1/convai/agents/{new_id}", headers=headers)
+    deleted = http.delete(f"/v1/convai/agents/{new_id}")
     assert deleted.status_code == 200
     _check(_response_schema(AGENT, "delete"), deleted.json())
     assert deleted.json() == {}
 
 
 @pytest.mark.parametrize("agent_id", AGENTS)
-def test_big_simulation_with_tools_matches_the_spec(sandbox, agent_id):
+def test_big_simulation_with_tools_matches_the_spec(http, agent_id):
     body = {
         "simulation_specification": {
             "simulated_user_config": {
@@ -206,6 +228,5 @@ def test_big_simulation_with_tools_matches_the_spec(sandbox, agent_id):
             "tool_mock_config": {"lookup_order": {"default_is_error": True}},
         }
     }
-    url = f"{sandbox.base_url}/v1/convai/agents/{agent_id}/simulate-conversation"
-    result = httpx.post(url, json=body, headers=sandbox.headers(), timeout=30).json()
+    result = http.post(f"/v1/convai/agents/{agent_id}/simulate-conversation", json=body).json()
     _check(_response_schema(AGENT + "/simulate-conversation", "post"), result)

@@ -38,8 +38,10 @@ def test_list_and_get_parse_into_sdk_models(client, fresh_sandbox):
     rest = client.conversational_ai.agents.list(page_size=100, cursor=page.next_cursor)
     ids = [a.agent_id for a in page.agents + rest.agents]
     assert DEMO in ids and len(ids) == len(set(ids))
-    found = client.conversational_ai.agents.list(search="northwind")
-    assert [a.agent_id for a in found.agents] == [DEMO]
+    found = client.conversational_ai.agents.list(search="northWIND")
+    assert DEMO in [a.agent_id for a in found.agents]
+    assert all("northwind" in a.name.lower() for a in found.agents)
+    assert client.conversational_ai.agents.list(search="no such agent anywhere").agents == []
 
     agent = client.conversational_ai.agents.get(DEMO)
     assert isinstance(agent, GetAgentResponseModel)

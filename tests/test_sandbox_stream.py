@@ -61,10 +61,16 @@ def decode(raw: str) -> tuple[list[dict], dict | None, int]:
     return turns, analysis, len(lines)
 
 
+_clients: dict[str, httpx.Client] = {}
+
+
 def both(sandbox, agent_id: str, body: dict) -> tuple[dict, str]:
+    if sandbox.base_url not in _clients:
+        _clients[sandbox.base_url] = httpx.Client(headers=sandbox.headers(), timeout=30)
+    http = _clients[sandbox.base_url]
     base = f"{sandbox.base_url}/v1/convai/agents/{agent_id}/simulate-conversation"
-    whole = httpx.post(base, json=body, headers=sandbox.headers(), timeout=30)
-    streamed = httpx.post(base + "/stream", json=body, headers=sandbox.headers(), timeout=30)
+    whole = http.post(base, json=body)
+    streamed = http.post(base + "/stream", json=body)
     assert whole.status_code == streamed.status_code == 200
     return whole.json(), streamed.text
 
