@@ -294,7 +294,9 @@ def test_render_dispatches_and_rejects_unknown_detail() -> None:
 
 def test_clip_and_progress_message() -> None:
     assert clip("a  b\n c", 10) == "a b c"
-    assert clip("x" * 20, 10) == "x" * 9 + "…"
+    assert clip("x" * 20, 10) == "x" * 8 + "…"
+    assert clip("One sentence here. And another one that goes on", 28) == "One sentence here. …"
+    assert clip("many small words in a row here", 20) == "many small words…"
     assert clip({"a": 1}, 20) == '{"a":1}'
     rec = record(turns=example_turns()[:3], status="running", analysis=None)
     assert progress_message(rec).startswith("3 turns · user: I guess it wouldn't hurt")

@@ -69,7 +69,14 @@ def clip(text: Any, limit: int) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    return text[: max(0, limit - 1)].rstrip() + "…"
+    cut = text[: max(0, limit - 2)]
+    sentence = cut.rfind(". ")
+    if sentence >= limit * 0.6:  # end on a whole sentence when one ends late enough
+        return cut[: sentence + 1] + " …"
+    space = cut.rfind(" ")
+    if space >= limit * 0.75:  # else on a whole word
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
 
 
 def call(simulation_id: str, **args: Any) -> str:
@@ -218,6 +225,7 @@ def progress_message(record: SimulationRecord, *, limit: int = 80) -> str:
 # --- summary ------------------------------------------------------------------------------------
 
 _ORDER = {"failure": 0, "success": 2}
+_RESULT_WORDS = {"failure": "failed", "success": "passed"}
 
 
 def _criteria(analysis: Analysis, requested: list[dict[str, Any]], lim: dict[str, int]) -> list:
@@ -283,9 +291,7 @@ def _summary_view(record: SimulationRecord, lim: dict[str, int]) -> View:
             tally: dict[str, int] = {}
             for c in criteria:
                 tally[c["result"]] = tally.get(c["result"], 0) + 1
-            counted = ", ".join(
-                f"{n} {'passed' if r == 'success' else r}" for r, n in tally.items()
-            )
+            counted = ", ".join(f"{n} {_RESULT_WORDS.get(r, r)}" for r, n in tally.items())
             lines.append(f"Criteria ({counted}):")
             for c in criteria:
                 mark = "ok" if c["result"] == "success" else c["result"].upper()
