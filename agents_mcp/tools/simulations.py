@@ -43,7 +43,10 @@ from agents_mcp.tools.errors import tool_call
 logger = logging.getLogger("agents_mcp.tools.simulations")
 
 DEFAULT_WAIT_SECONDS = WAIT_HINT_SECONDS  # below the ~60 s after which desktop clients give up
-MAX_WAIT_SECONDS = 600
+# A client that gives up on simulate_conversation cancels it, and with it the simulation: keep
+# its wait below the common 60 s client timeout. Abandoning a get_simulation wait is harmless.
+MAX_START_WAIT_SECONDS = 55
+MAX_WAIT_SECONDS = 300
 
 
 class SimulationResult(BaseModel):
@@ -121,7 +124,8 @@ async def simulate_conversation(
     ] = None,
     max_turns: Annotated[int | None, Field(description="Max new turns", ge=1)] = None,
     wait_seconds: Annotated[
-        float, Field(description="Wait this long, then return progress", ge=0, le=MAX_WAIT_SECONDS)
+        float,
+        Field(description="Wait this long, then return progress", ge=0, le=MAX_START_WAIT_SECONDS),
     ] = DEFAULT_WAIT_SECONDS,
     advanced: Annotated[
         dict[str, Any] | None,
