@@ -97,6 +97,7 @@ async def test_missing_key_from_the_body_or_from_the_settings(srv: APITestServer
     unset = await failure(srv, "duplicate", Reply(401, {"detail": "Unauthorized"}), api_key=None)
     assert isinstance(unset, AuthenticationError)
     assert "No API key was sent" in str(unset) and "ELEVENLABS_API_KEY" in str(unset)
+    assert unset.code == "missing_api_key"
 
 
 async def test_quota_exceeded(srv: APITestServer) -> None:

@@ -329,7 +329,7 @@ class AgentsAPI:
         earlier: str | None = None
         while True:
             failure, response, body = await self._attempt(
-                method, url, json, params, timeouts, stream=stream, limit=limit
+                op, method, url, json, params, timeouts, stream=stream, limit=limit
             )
             if failure is None:
                 assert response is not None
@@ -344,6 +344,7 @@ class AgentsAPI:
 
     async def _attempt(
         self,
+        op: Operation,
         method: str,
         url: str,
         json: Any,
@@ -356,6 +357,7 @@ class AgentsAPI:
         """One request. Exceptions are reduced to names and texts right here, so no httpx
         exception (which holds the request and its headers) outlives this function."""
         failure: _Failure | None = None
+        keep_open = False  # only a successful stream is handed over open
         try:
             request = self._http.build_request(
                 method,
@@ -371,12 +373,14 @@ class AgentsAPI:
         try:
             if 200 <= response.status_code < 300:
                 if stream:
+                    keep_open = True
                     return None, response, b""
                 try:
                     return None, response, await _read_limited(response, limit)
                 except _TooLarge:
                     raise UpstreamError(
-                        f"The API's answer is larger than {limit} bytes; refusing to read it."
+                        f"The API's answer to {op.phrase} is larger than {limit} bytes; "
+                        f"refusing to read it."
                     ) from None
             try:
                 body = await _read_limited(response, _ERROR_BODY, truncate=True)
@@ -390,7 +394,7 @@ class AgentsAPI:
         except httpx.TransportError as exc:
             failure = _transport_failure(exc)
         finally:
-            if failure is not None or not stream:
+            if not keep_open:
                 await _close(response)
         return failure, None, b""
 

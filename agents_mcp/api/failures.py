@@ -187,6 +187,8 @@ def error_for_status(
     kw: dict[str, Any] = {"status": status, "request_id": rid, "code": body.code}
     said = _said(status, body)
     if status in (401, 403):
+        if not key_set and not body.code:
+            kw["code"] = "missing_api_key"  # we know why, even if the body does not say
         return AuthenticationError(_auth_message(op, status, body, said, key_set), **kw)
     if op.is_simulation and (status == 410 or (status == 404 and body.bare_not_found)):
         return EndpointGoneError(
