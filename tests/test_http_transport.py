@@ -349,3 +349,42 @@ async def test_sigterm_during_a_simulation_exits_in_time_with_the_partial_result
     assert document["simulated_conversation"], "the turns received before SIGTERM are kept"
     assert document["analysis"] is None
     assert fresh_sandbox.status()["running_simulations"] == 0  # the upstream stream was closed
+
+
+@pytest.mark.anyio
+async def test_sigterm_cuts_a_stuck_call_and_takes_no_new_ones(fresh_sandbox, tmp_path):
+    """A call stuck on a stalled upstream does not hold the shutdown: it is cut after the drain
+    grace (3 s), and no new connection is accepted meanwhile."""
+    fresh_sandbox.arm_fault("stall", match={"path_suffix": "/link"}, seconds=8)
+    server = Sidecar.serve(env=sidecar_env(fresh_sandbox, tmp_path)).start()
+    outcome: dict[str, object] = {}
+
+    def upstream_reached() -> bool:
+        return any(r["path"].endswith("/link") for r in fresh_sandbox.requests())
+
+    try:
+        async with mcp_client(server.url) as client:
+
+            async def call_stuck() -> None:
+                try:
+                    outcome["result"] = await client.call_tool("get_agent_link", {"agent_id": DEMO})
+                except Exception as exc:
+                    outcome["error"] = exc
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(call_stuck)
+                with anyio.fail_after(10):
+                    while not upstream_reached():  # noqa: ASYNC110 - polling another process
+                        await anyio.sleep(0.05)
+                server.proc.send_signal(signal.SIGTERM)
+                await anyio.sleep(0.3)
+                async with httpx.AsyncClient(timeout=5) as http:
+                    with pytest.raises(httpx.ConnectError):
+                        await http.get(f"{server.base}/healthz")
+                code, elapsed = await anyio.to_thread.run_sync(server.stop)
+    finally:
+        server.stop(signal.SIGKILL)
+    assert code == 0, server.log()
+    assert 2 < elapsed + 0.3 < 10, elapsed  # the drain grace, not the 8 s upstream stall
+    assert "error" in outcome  # the stuck call ended (cut) instead of hanging
+    assert "Traceback" not in server.log()
