@@ -42,6 +42,12 @@ def _clip(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _sentence(text: str) -> str:
+    """`text` ending with a full stop (messages are joined into sentences)."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
 def _retry_hint(seconds: float | None) -> str:
     if seconds is None:
         return "Wait a few seconds, then retry; run fewer calls at the same time."
@@ -58,6 +64,12 @@ def describe(exc: APIError, *, tool: str | None = None, agent_id: str | None = N
             text += " No request was sent."
         return f"{text} Check the id and call again."
     if isinstance(exc, AgentNotFoundError):
+        if tool == "delete_agent" and "earlier attempt" in exc.message:
+            # A retried delete found nothing: the first attempt, whose answer was lost, did it.
+            return (
+                f"The {who} no longer exists: an earlier attempt of this delete lost its answer "
+                "and most likely deleted it (the retry found no such agent). Do not retry."
+            )
         return (
             f"Unknown agent: the API has no {who} (it may have been deleted, or belong to "
             "another workspace or residency). Check the agent id."
@@ -87,8 +99,10 @@ def describe(exc: APIError, *, tool: str | None = None, agent_id: str | None = N
             more = len(exc.errors) - len(shown)
             if more > 0:
                 fields += f"; and {more} more"
+        elif detail:  # the API layer's message already says what to do
+            return f"The request was refused as invalid: {_sentence(detail)}"
         else:
-            fields = detail or "no detail given"
+            fields = "no detail given"
         return f"The request was refused as invalid: {fields}. Fix these fields and call again."
     if isinstance(exc, EndpointGoneError):
         return (
@@ -96,7 +110,7 @@ def describe(exc: APIError, *, tool: str | None = None, agent_id: str | None = N
             "deprecated upstream in favour of the agent-testing API; tell the user."
         )
     if isinstance(exc, StreamError):
-        return f"The simulation stream broke: {detail} Retry the simulation."
+        return f"The simulation stream broke: {_sentence(detail)} Retry the simulation."
     if isinstance(exc, UpstreamError):
         text = (
             f"The ElevenLabs API could not answer ({detail or 'no detail'}). This is not caused "
