@@ -208,7 +208,7 @@ async def bench(args: argparse.Namespace) -> None:
     async def simulate(client: Client, i: int) -> Any:
         return await client.call_tool(
             "simulate_conversation",
-            {"agent_id": AGENT, "user_prompt": f"Caller {i} wants a refund.", "wait_seconds": 90},
+            {"agent_id": AGENT, "user_prompt": f"Caller {i} wants a refund.", "wait_seconds": 55},
             progress_callback=count_progress,
         )
 

@@ -99,7 +99,7 @@ async def test_replicas_sharing_the_data_dir_see_each_others_simulations(fresh_s
             )
             sim_id = started.structured_content["simulation_id"]
             waited = await on_b.call_tool(
-                "get_simulation", {"simulation_id": sim_id, "wait_seconds": 60}
+                "get_simulation", {"simulation_id": sim_id, "wait_seconds": 50}
             )
     assert waited.structured_content["simulation_id"] == sim_id
     assert waited.structured_content["status"] == "done"
@@ -120,7 +120,7 @@ async def test_stateless_mode_serves_handshake_clients_without_sessions(fresh_sa
             assert len(tools.tools) == 5
             sim = await client.call_tool(
                 "simulate_conversation",
-                {"agent_id": DEMO, "user_prompt": "Change my booking.", "wait_seconds": 60},
+                {"agent_id": DEMO, "user_prompt": "Change my booking.", "wait_seconds": 50},
                 progress_callback=on_progress,
             )
             # no back channel without a session, so no dialog: the confirm argument is the way

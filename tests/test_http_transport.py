@@ -169,7 +169,7 @@ async def test_every_tool_works_with_the_token(sidecar, fresh_sandbox, mode):
             {
                 "agent_id": DEMO,
                 "user_prompt": "I want a refund for order 1234.",
-                "wait_seconds": 60,
+                "wait_seconds": 50,
             },
             progress_callback=on_progress,
         )
