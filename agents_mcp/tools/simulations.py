@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -222,12 +222,14 @@ async def get_simulation(
 
 async def simulation_resource(simulation_id: str, ctx: Context) -> str:
     """The whole stored simulation: request, every turn, the analysis, status and error."""
+    # ResourceNotFoundError: the client gets the message (invalid params), and the SDK does not
+    # log it as an unexpected exception with a traceback.
     if not is_simulation_id(simulation_id):
-        raise ValueError(f"Unknown simulation id {simulation_id[:40]!r}")
+        raise ResourceNotFoundError(f"Unknown simulation id {simulation_id[:40]!r}")
     try:
         record = _manager(ctx).get(simulation_id)
     except UnknownSimulationError as exc:
-        raise ValueError(str(exc)) from None
+        raise ResourceNotFoundError(str(exc)) from None
     return json.dumps(record.document(), ensure_ascii=False, separators=(",", ":"))
 
 
