@@ -78,6 +78,14 @@ class JSONFormatter(logging.Formatter):
         return _json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class RedactingStreamHandler(logging.StreamHandler):
+    """Redacts the finished line too: formatters may add fields the filter never saw (the JSON
+    `agent_id`, the sidecar's request fields), and any of them could carry a secret."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 _handler: logging.Handler | None = None
 
 
@@ -94,7 +102,7 @@ def setup_logging(
     root = logging.getLogger()
     if _handler is not None:
         root.removeHandler(_handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = RedactingStreamHandler(sys.stderr)
     handler.addFilter(RedactionFilter())
     if json:
         handler.setFormatter(JSONFormatter())

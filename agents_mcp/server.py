@@ -41,7 +41,13 @@ class ConfigError(ValueError):
 def enabled_tools(settings: Settings) -> frozenset[str]:
     """The tools to offer: AGENTS_MCP_TOOLS (if set), minus the mutating ones when read-only."""
     if settings.tools is not None:
-        unknown = [name for name in settings.tools if name not in ALL_TOOLS]
+        # a secret pasted into the wrong variable is not echoed back
+        secrets = {s.get_secret_value() for s in (settings.api_key, settings.auth_token) if s}
+        unknown = [
+            "(a secret value)" if name in secrets else name
+            for name in settings.tools
+            if name not in ALL_TOOLS
+        ]
         if unknown:
             raise ConfigError(
                 f"AGENTS_MCP_TOOLS names unknown tool(s): {', '.join(unknown)}. "

@@ -5,8 +5,8 @@
   prove that no input reached an unexpected URL. It also counts the sandbox's open connections.
 - `McpProcess`: the real server (`python -m agents_mcp serve`) as a stdio subprocess with the real
   MCP client, driven from synchronous tests through an anyio blocking portal (one event loop in a
-  thread that owns the client for the process's whole life). Every result it hands back has been
-  checked for the canary secrets already.
+  thread that owns the client for the process's whole life); `http_driver` does the same over
+  streamable HTTP. Every result they hand back has been checked for the canary secrets already.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -236,13 +237,14 @@ def server_env(
 # --- the server process ------------------------------------------------------------------------
 
 
-class McpProcess:
-    """`python -m agents_mcp serve` over stdio with the MCP client, for synchronous code."""
+class McpDriver:
+    """An MCP client for synchronous code: its own event loop in a thread (a blocking portal).
 
-    def __init__(self, env: Mapping[str, str], log_dir: Path | None = None) -> None:
-        self.env = dict(env)
-        self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="agents-mcp-rel-"))
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+    `connect` returns the async context manager that opens the client (it may yield the client
+    or a (client, log) pair)."""
+
+    def __init__(self, connect: Callable[[], AbstractAsyncContextManager[Any]]) -> None:
+        self._connect = connect
         self._stack = contextlib.ExitStack()
         self.portal: BlockingPortal | None = None
         self.client: Any = None
@@ -250,15 +252,10 @@ class McpProcess:
         self.pid: int | None = None
         self.calls = 0
 
-    def __enter__(self) -> McpProcess:
+    def __enter__(self) -> McpDriver:
         self.portal = self._stack.enter_context(start_blocking_portal())
-        before = set(_children())
-        cm = self.portal.wrap_async_context_manager(
-            stdio_server(self.env, log_dir=self.log_dir, read_timeout_seconds=60)
-        )
-        self.client, self._log = self._stack.enter_context(cm)
-        new = [pid for pid in _children() if pid not in before]
-        self.pid = new[0] if new else None
+        got = self._stack.enter_context(self.portal.wrap_async_context_manager(self._connect()))
+        self.client, self._log = got if isinstance(got, tuple) else (got, None)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -338,6 +335,34 @@ class McpProcess:
 
     def rss_kib(self) -> int | None:
         return rss_kib(self.pid) if self.pid else None
+
+
+class McpProcess(McpDriver):
+    """`python -m agents_mcp serve` over stdio with the MCP client."""
+
+    def __init__(
+        self, env: Mapping[str, str], log_dir: Path | None = None, args: tuple[str, ...] = ()
+    ) -> None:
+        self.env = dict(env)
+        self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="agents-mcp-rel-"))
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        super().__init__(
+            lambda: stdio_server(self.env, *args, log_dir=self.log_dir, read_timeout_seconds=60)
+        )
+
+    def __enter__(self) -> McpProcess:
+        before = set(_children())
+        super().__enter__()
+        new = [pid for pid in _children() if pid not in before]
+        self.pid = new[0] if new else None
+        return self
+
+
+def http_driver(url: str, token: str | None) -> McpDriver:
+    """The MCP client over streamable HTTP (bearer token on every request)."""
+    from http_sidecar import mcp_client
+
+    return McpDriver(lambda: mcp_client(url, token))
 
 
 def _children() -> list[int]:
