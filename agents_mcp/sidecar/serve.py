@@ -103,7 +103,8 @@ async def serve(
 ) -> None:
     """Serve until SIGTERM/SIGINT (or `drain`'s server is told to exit)."""
     drain = drain or Drain(grace=DRAIN_GRACE_SECONDS)
-    announce = on_listening or (lambda url: logger.info("listening on %s", url))
+    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]  # uvloop or asyncio
+    announce = on_listening or (lambda url: logger.info("listening on %s (%s)", url, loop))
     async with contextlib.AsyncExitStack() as stack:
         base_url = key = None
         if sandbox:
