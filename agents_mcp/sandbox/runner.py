@@ -203,5 +203,7 @@ def run_sandbox(
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C it handled; no traceback for that
+        print("agents-mcp sandbox stopped.", file=sys.stderr)
     finally:
         app.state.sandbox.store.close()
