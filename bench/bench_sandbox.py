@@ -4,8 +4,7 @@ and how much memory it uses doing so.
 The sandbox runs as its own process (`python -m agents_mcp sandbox --port 0`), as a user would run
 it; its resident memory is read from /proc (VmRSS now, VmHWM peak). The load generator is one
 asyncio process with 100 keep-alive connections and a minimal HTTP/1.1 client. Both share this
-machine's cores, so the figures are a
-floor for the sandbox alone.
+machine's cores, so the figures are a floor for the sandbox alone.
 
     python bench/bench_sandbox.py [--concurrency 100] [--seconds 8]
 """

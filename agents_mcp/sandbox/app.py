@@ -693,9 +693,15 @@ def _status_fault(fault: Fault) -> Response:
 
 
 def _recording(send: Send, entry: dict[str, Any]) -> Send:
+    """Notes the status in the request log and adds the live API's request-id header."""
+    request_id = secrets.token_hex(16)
+
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             entry["status"] = message["status"]
+            headers = list(message.get("headers", []))
+            headers.append((b"request-id", request_id.encode()))
+            message = {**message, "headers": headers}
         await send(message)
 
     return wrapped

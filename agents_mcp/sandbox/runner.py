@@ -81,6 +81,7 @@ class SandboxServer:
             load_demo=load_demo,
         )
         self.api_key: str = self.app.state.sandbox.api_key
+        self._store = self.app.state.sandbox.store  # (tests may wrap self.app before start)
         self._host, self._port = host, port
         self._sock: socket.socket | None = None
         self._server: _Server | None = None
@@ -161,7 +162,7 @@ class SandboxServer:
         if self._sock is not None:
             with contextlib.suppress(OSError):
                 self._sock.close()
-        self.app.state.sandbox.store.close()
+        self._store.close()
 
 
 def run_sandbox(
