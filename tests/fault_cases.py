@@ -16,9 +16,10 @@ from typing import Any
 # The settings every configuration runs with (tests/reliability.py server_env).
 MAX_RETRIES = 2
 ATTEMPTS = MAX_RETRIES + 1
-REQUEST_TIMEOUT = 1.0  # AGENTS_MCP_REQUEST_TIMEOUT: delete, duplicate, link
-STALL_TIMEOUT = 0.5  # AGENTS_MCP_STALL_TIMEOUT: no byte on the simulation stream for this long
-STALL_SECONDS = 3.0  # how long the sandbox stalls: well past both timeouts
+# Short enough to keep the matrix fast, long enough that a busy machine never trips them.
+REQUEST_TIMEOUT = 1.5  # AGENTS_MCP_REQUEST_TIMEOUT: delete, duplicate, link
+STALL_TIMEOUT = 1.0  # AGENTS_MCP_STALL_TIMEOUT: no byte on the simulation stream for this long
+STALL_SECONDS = 4.0  # how long the sandbox stalls: well past both timeouts
 HUGE_BYTES = 9_000_000  # a response this big: over the 1 MiB answer limit and the 8 MiB frame limit
 STREAM_FRAMES = 3  # mid-stream faults strike after this many frames
 

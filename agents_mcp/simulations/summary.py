@@ -26,6 +26,9 @@ from agents_mcp.simulations.record import SimulationRecord
 DETAILS = ("summary", "transcript", "full")
 WAIT_HINT_SECONDS = 45  # what a "keep waiting" hint suggests (below the ~60 s client timeouts)
 SUMMARY_BUDGET = 2_900  # bytes of text + compact structured JSON the summary aims for
+# The error of a failed simulation is the tool error text (what happened, whether it is safe to
+# retry, what to do): clipping it short loses its last, most useful sentence.
+ERROR_CHARS = 700
 MAX_TOOL_ERRORS = 20  # failed tool calls listed in a summary; the rest are counted
 MAX_KEY_TURNS = 3
 TRANSCRIPT_PAGE_BYTES = 20_000  # text + structured, i.e. ~6k tokens: well under 25k
@@ -275,7 +278,7 @@ def _summary_view(record: SimulationRecord, lim: dict[str, int]) -> View:
         head = f"{sid} · {record.status} · {turn_text}" + (" so far" if not record.finished else "")
     lines.append(head)
     if record.error:
-        s["error"] = clip(record.error, 400)
+        s["error"] = clip(record.error, ERROR_CHARS)
         kept = f" Partial transcript kept ({len(turns)} turns)." if turns else ""
         lines.append(f"Error: {s['error']}{kept}")
     if analysis is not None:
@@ -430,7 +433,7 @@ def transcript_page(record: SimulationRecord, page: int = 1) -> View:
     where = f"transcript page {page}/{len(pages)} · {span} of {len(record.turns)}"
     lines = [f"{sid} · {record.status} · {where}"]
     if record.error:
-        lines.append(f"Error: {clip(record.error, 300)}")
+        lines.append(f"Error: {clip(record.error, ERROR_CHARS)}")
     lines += [_turn_text(item) for item in items]
     if page < len(pages):
         s["next"] = call(sid, detail="transcript", page=page + 1)

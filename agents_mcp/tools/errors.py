@@ -57,7 +57,8 @@ def _retry_hint(seconds: float | None) -> str:
 def describe(exc: APIError, *, tool: str | None = None, agent_id: str | None = None) -> str:
     """The message for `exc`: one or two sentences, what happened then what to do."""
     who = f"agent {agent_id}" if agent_id else "the agent"
-    detail = _clip(exc.message) if exc.message else ""
+    # the API layer's message ends with whether it was sent again: keep room for it
+    detail = _clip(exc.message, 450) if exc.message else ""
     if isinstance(exc, InvalidAgentIdError):
         text = detail or f"Invalid agent id: agent ids look like '{_EXAMPLE_ID}'."
         if "sent" not in text:
