@@ -472,7 +472,18 @@ def _cases() -> list[Case]:
 
     big = "larger than 1048576 bytes"
     add(c("huge_response", "get_agent_link", False, 1, True, (big,), "nothing"))
-    add(c("huge_response", "delete_agent", False, 1, True, (big,), "agent deleted"))
+    add(
+        c(
+            "huge_response",
+            "delete_agent",
+            False,
+            1,
+            True,
+            (big, "HTTP 200"),
+            "agent deleted",
+            note="the status tells the model the delete went through",
+        )
+    )
     add(c("huge_response", "duplicate_agent", False, 1, True, (big, not_again_copy), "one copy"))
     says = ("larger than the limit", "Partial transcript kept")
     add(c("huge_response", "simulate_conversation", False, 1, True, says, "failed, partial turns"))

@@ -378,9 +378,10 @@ class AgentsAPI:
                 try:
                     return None, response, await _read_limited(response, limit)
                 except _TooLarge:
+                    # say the status: a 2xx means the operation itself went through
                     raise UpstreamError(
-                        f"The API's answer to {op.phrase} is larger than {limit} bytes; "
-                        f"refusing to read it."
+                        f"The API answered {op.phrase} with HTTP {response.status_code}, but its "
+                        f"answer is larger than {limit} bytes; refusing to read it."
                     ) from None
             try:
                 body = await _read_limited(response, _ERROR_BODY, truncate=True)

@@ -256,5 +256,6 @@ def parse_frame(
 
 def _reason(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at character {exc.pos}"
+        # some messages already end in "at" ("Invalid control character at")
+        return f"{exc.msg.removesuffix(' at')} at character {exc.pos}"
     return type(exc).__name__
