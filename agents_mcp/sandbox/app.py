@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Match, Route
 from starlette.types import Message, Receive, Scope, Send
@@ -620,7 +620,10 @@ class SandboxApp(Starlette):
             return _DROP
         if name == "stall" and "after_frames" not in fault.params:
             await asyncio.sleep(float(fault.param("seconds", 30)))
-            return await super().__call__(scope, receive, send)
+            try:
+                return await super().__call__(scope, receive, send)
+            except ClientDisconnect:  # the client gave up during the stall: that was the point
+                return None
         scope["sandbox.fault"] = fault
         if name in ("drop_mid_stream", "stall"):
             send = _cutting(send, fault)
