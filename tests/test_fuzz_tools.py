@@ -237,7 +237,7 @@ class FuzzRun:
         self.calls: dict[str, int] = {}
         self.errors: dict[str, int] = {}
         self.simulation_ids: list[str] = []
-        self.upstream_requests = 0
+        self.upstream: dict[str, int] = {}  # requests that reached the sandbox, per tool
 
     def call(self, tool: str, args: dict[str, Any]) -> None:
         if not all(self.sandbox.agent_exists(agent) for agent in DEMO_AGENTS):
@@ -256,7 +256,7 @@ class FuzzRun:
         if isinstance(sim_id, str) and sim_id not in self.simulation_ids:
             self.simulation_ids.append(sim_id)
         seen = self.sandbox.seen()
-        self.upstream_requests += len(seen)
+        self.upstream[tool] = self.upstream.get(tool, 0) + len(seen)
         bad = unexpected_paths(seen)
         assert not bad, f"{tool}({_short(args)}) reached unexpected URLs: {bad}"
 
@@ -287,6 +287,10 @@ def fuzz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzRun]:
         run = FuzzRun(sandbox, server)
         yield run
         assert server.alive(), "the server died during the fuzz run"
+        print(
+            f"\nfuzz: {sum(run.calls.values())} calls {run.calls}; tool errors {run.errors}; "
+            f"requests that reached the sandbox {run.upstream}, all on known routes"
+        )
     log = server.stderr()
     assert_no_canary(log, "the server's stderr")
     assert "Traceback" not in log and "failed unexpectedly" not in log, log[-3000:]
@@ -302,6 +306,11 @@ def test_fuzz_tool_arguments(tool: str, fuzz: FuzzRun) -> None:
     run()
     assert fuzz.calls.get(tool, 0) >= EXAMPLES // 2
     assert fuzz.server.alive()
+    if tool == "get_simulation":  # reads the server's own store: never the API
+        assert fuzz.upstream.get(tool, 0) == 0
+    else:  # the URL check really looked at traffic, and some calls went all the way through
+        assert fuzz.upstream.get(tool, 0) > 0
+        assert fuzz.errors.get(tool, 0) < fuzz.calls[tool], f"{tool} never succeeded"
 
 
 def test_fuzz_get_simulation_on_real_ids(fuzz: FuzzRun) -> None:
@@ -343,20 +352,6 @@ def test_fuzz_simulation_resource(fuzz: FuzzRun) -> None:
 
     run()
     assert fuzz.server.alive()
-
-
-def test_fuzz_summary(fuzz: FuzzRun) -> None:
-    """Figures for the report (printed with -s), and the run really exercised every tool."""
-    total = sum(fuzz.calls.values())
-    print(
-        f"\nfuzz: {total} calls {fuzz.calls}; tool errors {fuzz.errors}; "
-        f"{fuzz.upstream_requests} requests reached the sandbox, all on known routes"
-    )
-    assert set(fuzz.calls) == set(TOOL_ARGS)
-    assert fuzz.upstream_requests > 100  # the path check really looked at traffic
-    # both outcomes happened for the tools that can succeed on fuzzed input
-    for tool in ("get_agent_link", "duplicate_agent", "simulate_conversation"):
-        assert fuzz.errors.get(tool, 0) < fuzz.calls[tool], f"{tool} never succeeded"
 
 
 @pytest.mark.parametrize(
