@@ -230,3 +230,83 @@ def test_big_simulation_with_tools_matches_the_spec(http, agent_id):
     }
     result = http.post(f"/v1/convai/agents/{agent_id}/simulate-conversation", json=body).json()
     _check(_response_schema(AGENT + "/simulate-conversation", "post"), result)
+
+
+json_value = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), text),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(text, inner, max_size=3)),
+    max_leaves=12,
+)
+odd_tool = st.fixed_dictionaries(
+    {"name": st.one_of(text, st.integers())},
+    optional={
+        "type": st.sampled_from(["webhook", "client", "system", "mcp", 3]),
+        "api_schema": json_value,
+        "parameters": json_value,
+        "description": json_value,
+    },
+)
+odd_config = st.fixed_dictionaries(
+    {},
+    optional={
+        "agent": st.one_of(
+            json_value,
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "first_message": json_value,
+                    "dynamic_variables": json_value,
+                    "prompt": st.one_of(
+                        json_value,
+                        st.fixed_dictionaries(
+                            {},
+                            optional={
+                                "prompt": json_value,
+                                "llm": json_value,
+                                "tools": st.lists(odd_tool, max_size=3),
+                            },
+                        ),
+                    ),
+                },
+            ),
+        ),
+    },
+)
+odd_settings = st.one_of(
+    json_value,
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "evaluation": st.one_of(json_value, st.fixed_dictionaries({"criteria": json_value})),
+            "data_collection": st.one_of(json_value, st.dictionaries(text, json_value, max_size=3)),
+            "auth": json_value,
+        },
+    ),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(config=odd_config, platform=odd_settings)
+def test_any_created_agent_can_be_simulated(http, config, platform):
+    """Agents are stored as created: whatever their shape, every endpoint still answers well."""
+    body = {"name": "odd", "conversation_config": config}
+    if isinstance(platform, dict):
+        body["platform_settings"] = platform
+    made = http.post("/v1/convai/agents/create", json=body)
+    assert made.status_code == 200, made.text
+    agent_id = made.json()["agent_id"]
+    try:
+        sim = http.post(
+            f"/v1/convai/agents/{agent_id}/simulate-conversation",
+            json={"simulation_specification": {"simulated_user_config": {}}},
+        )
+        assert sim.status_code == 200, sim.text
+        _check(_response_schema(AGENT + "/simulate-conversation", "post"), sim.json())
+        link = http.get(f"/v1/convai/agents/{agent_id}/link")
+        assert link.status_code == 200, link.text
+        _check(_response_schema(AGENT + "/link", "get"), link.json())
+        assert http.get(f"/v1/convai/agents/{agent_id}").status_code == 200
+    finally:
+        http.delete(f"/v1/convai/agents/{agent_id}")

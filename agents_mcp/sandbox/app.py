@@ -334,15 +334,14 @@ async def agent_link(request: Request) -> Response:
     doc = store.get(agent_id)
     if doc is None:
         return not_found(agent_id)
-    auth = (doc.get("platform_settings") or {}).get("auth") or {}
+    settings = doc.get("platform_settings")
+    auth = settings.get("auth") if isinstance(settings, dict) else None
     token = None
-    if auth.get("enable_auth"):
+    if isinstance(auth, dict) and auth.get("enable_auth") is True:
         shareable = auth.get("shareable_token")
-        if not shareable:  # minted once per agent, then kept
+        if not isinstance(shareable, str) or not shareable:  # minted once, then kept
             shareable = "cnv_tkn_" + secrets.token_urlsafe(24)
-            doc.setdefault("platform_settings", {}).setdefault("auth", {})["shareable_token"] = (
-                shareable
-            )
+            auth["shareable_token"] = shareable
             store.put(doc)
         token = models.ConversationToken(
             agent_id=agent_id,

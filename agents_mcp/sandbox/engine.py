@@ -416,13 +416,14 @@ class AgentView:
 
 
 def read_agent(doc: dict[str, Any]) -> AgentView:
-    """The parts of a stored agent document the engine uses."""
-    agent = ((doc.get("conversation_config") or {}).get("agent")) or {}
-    prompt_cfg = agent.get("prompt") or {}
-    prompt = prompt_cfg.get("prompt") or ""
+    """The parts of a stored agent document the engine uses (any shape: created agents are
+    stored as given, so every level is checked before use)."""
+    agent = _obj(_obj(doc.get("conversation_config")).get("agent"))
+    prompt_cfg = _obj(agent.get("prompt"))
+    prompt = _str(prompt_cfg.get("prompt"))
     tools: list[ToolSpec] = []
     end_call = False
-    for raw in prompt_cfg.get("tools") or []:
+    for raw in _list(prompt_cfg.get("tools")):
         spec = _tool_spec(raw)
         if spec is None:
             continue
@@ -430,55 +431,66 @@ def read_agent(doc: dict[str, Any]) -> AgentView:
             end_call = end_call or spec.name == "end_call"
             continue
         tools.append(spec)
-    built_in = prompt_cfg.get("built_in_tools") or {}
-    end_call = end_call or bool(built_in.get("end_call"))
-    settings = doc.get("platform_settings") or {}
-    criteria = list(((settings.get("evaluation") or {}).get("criteria")) or [])
-    placeholders = (
-        (agent.get("dynamic_variables") or {}).get("dynamic_variable_placeholders")
-    ) or {}
+    end_call = end_call or bool(_obj(prompt_cfg.get("built_in_tools")).get("end_call"))
+    settings = _obj(doc.get("platform_settings"))
+    criteria = [
+        c for c in _list(_obj(settings.get("evaluation")).get("criteria")) if isinstance(c, dict)
+    ]
+    placeholders = _obj(_obj(agent.get("dynamic_variables")).get("dynamic_variable_placeholders"))
+    first_message = _str(agent.get("first_message"))
     persona = _first(re.findall(r"\b[Yy]ou are ([A-Z][a-z]+)\b", prompt)) or "the assistant"
-    company = (
-        _company(prompt) or _company(agent.get("first_message") or "") or doc.get("name") or ""
-    )
+    company = _company(prompt) or _company(first_message) or _str(doc.get("name"))
     return AgentView(
-        agent_id=doc["agent_id"],
+        agent_id=str(doc["agent_id"]),
         persona=persona,
         company=company,
         prompt=prompt,
-        first_message=agent.get("first_message") or "",
-        llm=prompt_cfg.get("llm") or "gemini-2.0-flash",
+        first_message=first_message,
+        llm=_str(prompt_cfg.get("llm")) or "gemini-2.0-flash",
         tools=tools,
         end_call=end_call,
         criteria=criteria,
-        data_collection=dict(settings.get("data_collection") or {}),
+        data_collection={
+            str(k): v
+            for k, v in _obj(settings.get("data_collection")).items()
+            if isinstance(v, dict)
+        },
         placeholders=dict(placeholders),
     )
 
 
-def _tool_spec(raw: dict[str, Any]) -> ToolSpec | None:
-    if not isinstance(raw, dict) or not raw.get("name"):
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _tool_spec(raw: Any) -> ToolSpec | None:
+    if not isinstance(raw, dict) or not _str(raw.get("name")):
         return None
-    kind = raw.get("type") or ("webhook" if "api_schema" in raw else "client")
+    kind = _str(raw.get("type")) or ("webhook" if "api_schema" in raw else "client")
     params: list[tuple[str, dict[str, Any], str]] = []
     method, url = "POST", ""
+
+    def add(props: Any, where: str) -> None:
+        for name, prop in _obj(props).items():
+            params.append((str(name), _obj(prop), where))
+
     if kind == "webhook":
-        schema = raw.get("api_schema") or {}
-        method, url = (schema.get("method") or "GET").upper(), schema.get("url") or ""
-        for name, prop in (schema.get("path_params_schema") or {}).items():
-            params.append((name, prop or {}, "path"))
-        for name, prop in (
-            (schema.get("query_params_schema") or {}).get("properties") or {}
-        ).items():
-            params.append((name, prop or {}, "query"))
-        for name, prop in (
-            (schema.get("request_body_schema") or {}).get("properties") or {}
-        ).items():
-            params.append((name, prop or {}, "body"))
+        schema = _obj(raw.get("api_schema"))
+        method, url = (_str(schema.get("method")) or "GET").upper(), _str(schema.get("url"))
+        add(schema.get("path_params_schema"), "path")
+        add(_obj(schema.get("query_params_schema")).get("properties"), "query")
+        add(_obj(schema.get("request_body_schema")).get("properties"), "body")
     elif kind == "client":
-        for name, prop in ((raw.get("parameters") or {}).get("properties") or {}).items():
-            params.append((name, prop or {}, "body"))
-    return ToolSpec(raw["name"], kind, raw.get("description") or "", params, method, url)
+        add(_obj(raw.get("parameters")).get("properties"), "body")
+    return ToolSpec(raw["name"], kind, _str(raw.get("description")), params, method, url)
 
 
 def _first(items: list[str]) -> str | None:
@@ -1025,16 +1037,15 @@ class _Conversation:
         return out
 
     def _param_value(self, name: str, schema: dict[str, Any]) -> Any:
-        if schema.get("constant_value") is not None:
+        if isinstance(schema.get("constant_value"), (str, int, float, bool)):
             return schema["constant_value"]
-        if schema.get("dynamic_variable"):
-            var = schema["dynamic_variable"]
-            if var in self.vars:
-                return self.vars[var]
-        kind = schema.get("type") or "string"
-        if schema.get("enum"):
+        var = schema.get("dynamic_variable")
+        if isinstance(var, str) and var in self.vars:
+            return self.vars[var]
+        kind = _str(schema.get("type")) or "string"
+        if _list(schema.get("enum")):
             return self.rng.choice(schema["enum"])
-        low = f"{name} {schema.get('description') or ''}".lower()
+        low = f"{name} {_str(schema.get('description'))}".lower()
         s = self.slots
         if kind == "boolean":
             return True
@@ -1177,7 +1188,8 @@ class _Conversation:
         results = {}
         for crit in criteria:
             cid = str(crit.get("id") or crit.get("name") or "criterion")
-            result, why = self._judge(str(crit.get("conversation_goal_prompt") or ""), text, turns)
+            goal = _str(crit.get("conversation_goal_prompt"))
+            result, why = self._judge(goal, text, turns)
             results[cid] = models.CriterionResult(criteria_id=cid, result=result, rationale=why)
         outcomes = {r.result for r in results.values()}
         if "failure" in outcomes:
@@ -1282,14 +1294,16 @@ class _Conversation:
         return "failure", f"The transcript never addresses: {missing}."
 
     def _collect(self, key: str, spec: dict[str, Any], text: str) -> models.DataCollectionResult:
-        kind = spec.get("type") or "string"
+        kind = _str(spec.get("type")) or "string"
+        description = _str(spec.get("description"))
+        enum = [str(o) for o in _list(spec.get("enum"))]
         low = key.lower().replace("_", " ")
         if not any(w in low for w in _COLLECT_WORDS):
-            low = f"{low} {spec.get('description') or ''}".lower()
+            low = f"{low} {description}".lower()
         s = self.slots
         value: Any = None
         why = "The information was not mentioned in the conversation."
-        full = f"{key} {spec.get('description') or ''}".lower().replace("_", " ")
+        full = f"{key} {description}".lower().replace("_", " ")
         if kind == "boolean":
             outcome = (
                 "resolv",
@@ -1321,8 +1335,8 @@ class _Conversation:
             if numbers:
                 value = int(float(numbers[0])) if kind == "integer" else float(numbers[0])
                 why = "The first number mentioned in the conversation."
-        elif spec.get("enum"):
-            options = list(spec["enum"])
+        elif enum:
+            options = enum
             value = next(
                 (
                     o
@@ -1354,10 +1368,10 @@ class _Conversation:
         schema: dict[str, Any] = {
             "type": kind if kind in ("boolean", "string", "integer", "number") else "string"
         }
-        if spec.get("description"):
-            schema["description"] = spec["description"]
-        if spec.get("enum"):
-            schema["enum"] = list(spec["enum"])
+        if description:
+            schema["description"] = description
+        if enum:
+            schema["enum"] = enum
         return models.DataCollectionResult(
             data_collection_id=key, value=value, json_schema=schema, rationale=why
         )

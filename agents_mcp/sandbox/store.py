@@ -153,7 +153,7 @@ class AgentStore:
         doc["name"] = name if name is not None else f"{source.get('name', '')} (copy)".strip()
         doc["metadata"] = {"created_at_unix_secs": now, "updated_at_unix_secs": now}
         # A copy gets its own share token, never the source's.
-        auth = (doc.get("platform_settings") or {}).get("auth")
+        auth = _obj(doc.get("platform_settings")).get("auth")
         if isinstance(auth, dict):
             auth.pop("shareable_token", None)
         return self.put(doc, replace=False)
@@ -170,19 +170,24 @@ class AgentStore:
 
 def summary(doc: dict[str, Any]) -> dict[str, Any]:
     """An agent as the listing shows it (AgentSummaryResponseModel)."""
-    meta = doc.get("metadata") or {}
-    tts = (doc.get("conversation_config") or {}).get("tts") or {}
+    meta = _obj(doc.get("metadata"))
+    tts = _obj(_obj(doc.get("conversation_config")).get("tts"))
+    voice = tts.get("voice_id")
     return {
         "agent_id": doc["agent_id"],
         "name": doc.get("name", ""),
-        "voice_id": tts.get("voice_id") or "cjVigY5qzO86Huf0OWal",
+        "voice_id": voice if isinstance(voice, str) and voice else "cjVigY5qzO86Huf0OWal",
         "tags": list(doc.get("tags") or []),
         "created_at_unix_secs": int(meta.get("created_at_unix_secs", 0)),
         "updated_at_unix_secs": int(meta.get("updated_at_unix_secs", 0)),
         "access_info": dict(doc.get("access_info") or ACCESS_INFO),
         "last_call_time_unix_secs": None,
-        "archived": bool((doc.get("platform_settings") or {}).get("archived", False)),
+        "archived": _obj(doc.get("platform_settings")).get("archived") is True,
     }
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _escape_like(text: str) -> str:
