@@ -28,6 +28,7 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from agents_mcp import __version__
+from agents_mcp.api import models
 from agents_mcp.api.errors import (
     APIError,
     FieldError,
@@ -49,8 +50,6 @@ from agents_mcp.api.models import (
     AgentLink,
     CreateAgentResponse,
     DeleteAgentResponse,
-    DuplicateRequest,
-    SimulateRequest,
     SimulationFrame,
     SimulationResponse,
 )
@@ -201,7 +200,7 @@ class AgentsAPI:
     async def duplicate_agent(self, agent_id: str, name: str | None = None) -> CreateAgentResponse:
         """Copy an agent; the answer carries the new agent's id. Never sent twice."""
         op = Operation("duplicate_agent", validate_agent_id(agent_id), idempotent=False)
-        payload = self._validated(op, DuplicateRequest, {"name": name} if name else {})
+        payload = self._validated(op, models.DuplicateRequest, {"name": name} if name else {})
         body = await self._call(op, "POST", self._url(op.agent_id, "duplicate"), json=payload)
         return self._parse(op, CreateAgentResponse, body)
 
@@ -212,11 +211,11 @@ class AgentsAPI:
         return self._parse(op, AgentLink, body)
 
     async def simulate(
-        self, agent_id: str, request: SimulateRequest | Mapping[str, Any]
+        self, agent_id: str, request: models.SimulateRequest | Mapping[str, Any]
     ) -> SimulationResponse:
         """Run a whole simulated conversation and return it with its analysis."""
         op = Operation("simulate", validate_agent_id(agent_id), idempotent=False)
-        payload = self._validated(op, SimulateRequest, request)
+        payload = self._validated(op, models.SimulateRequest, request)
         body = await self._call(
             op,
             "POST",
@@ -228,7 +227,7 @@ class AgentsAPI:
         return self._parse(op, SimulationResponse, body)
 
     def simulate_stream(
-        self, agent_id: str, request: SimulateRequest | Mapping[str, Any]
+        self, agent_id: str, request: models.SimulateRequest | Mapping[str, Any]
     ) -> AsyncIterator[SimulationFrame]:
         """Frames of a simulated conversation as they arrive (an async generator).
 
@@ -238,7 +237,7 @@ class AgentsAPI:
         the task reading it) closes the upstream response at once.
         """
         op = Operation("simulate_stream", validate_agent_id(agent_id), idempotent=False)
-        payload = self._validated(op, SimulateRequest, request)
+        payload = self._validated(op, models.SimulateRequest, request)
         return self._frames(op, payload)
 
     # --- helpers -------------------------------------------------------------------------------

@@ -7,22 +7,81 @@ unknown fields are kept (``extra="allow"``) and enum-like fields are plain strin
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents_mcp.api import request_models as _req
+__all__ = [
+    "AgentLink",
+    "Analysis",
+    "ConversationToken",
+    "CreateAgentResponse",
+    "CriterionResult",
+    "DataCollectionResult",
+    "DeleteAgentResponse",
+    "DuplicateRequest",
+    "EvaluationCriterion",
+    "HistoryTurn",
+    "LLMUsage",
+    "ModelUsage",
+    "PromptConfig",
+    "ResponseModel",
+    "SimulateRequest",
+    "SimulatedUserConfig",
+    "SimulationFrame",
+    "SimulationResponse",
+    "SimulationSpecification",
+    "TokensUsage",
+    "ToolCall",
+    "ToolMock",
+    "ToolResult",
+    "Turn",
+]
+
+if TYPE_CHECKING:
+    from agents_mcp.api.request_models import (
+        AgentConfigAPIModelInput as SimulatedUserConfig,
+    )
+    from agents_mcp.api.request_models import (
+        BodyDuplicateAgentV1ConvaiAgentsAgentIdDuplicatePost as DuplicateRequest,
+    )
+    from agents_mcp.api.request_models import (
+        BodySimulatesAConversationV1ConvaiAgentsAgentIdSimulateConversationPost as SimulateRequest,
+    )
+    from agents_mcp.api.request_models import (
+        ConversationHistoryTranscriptCommonModelInput as HistoryTurn,
+    )
+    from agents_mcp.api.request_models import (
+        ConversationSimulationSpecification as SimulationSpecification,
+    )
+    from agents_mcp.api.request_models import PromptAgentAPIModelInput as PromptConfig
+    from agents_mcp.api.request_models import PromptEvaluationCriteria as EvaluationCriterion
+    from agents_mcp.api.request_models import ToolMockConfig as ToolMock
 
 # --- requests (strict) -------------------------------------------------------------------------
+# The generated module takes ~50 ms to import; it is loaded on first use (module __getattr__), so
+# the server answers tools/list before anyone needs a request model.
+_REQUEST_MODELS = {
+    "SimulateRequest": "BodySimulatesAConversationV1ConvaiAgentsAgentIdSimulateConversationPost",
+    "SimulationSpecification": "ConversationSimulationSpecification",
+    "SimulatedUserConfig": "AgentConfigAPIModelInput",
+    "PromptConfig": "PromptAgentAPIModelInput",
+    "ToolMock": "ToolMockConfig",
+    "EvaluationCriterion": "PromptEvaluationCriteria",
+    "HistoryTurn": "ConversationHistoryTranscriptCommonModelInput",
+    "DuplicateRequest": "BodyDuplicateAgentV1ConvaiAgentsAgentIdDuplicatePost",
+}
 
-SimulateRequest = _req.BodySimulatesAConversationV1ConvaiAgentsAgentIdSimulateConversationPost
-SimulationSpecification = _req.ConversationSimulationSpecification
-SimulatedUserConfig = _req.AgentConfigAPIModelInput
-PromptConfig = _req.PromptAgentAPIModelInput
-ToolMock = _req.ToolMockConfig
-EvaluationCriterion = _req.PromptEvaluationCriteria
-HistoryTurn = _req.ConversationHistoryTranscriptCommonModelInput
-DuplicateRequest = _req.BodyDuplicateAgentV1ConvaiAgentsAgentIdDuplicatePost
+
+def __getattr__(name: str) -> Any:
+    generated = _REQUEST_MODELS.get(name)
+    if generated is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from agents_mcp.api import request_models
+
+    model = getattr(request_models, generated)
+    globals()[name] = model
+    return model
 
 
 # --- responses (tolerant) ----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agents_mcp.api.models import SimulatedUserConfig, SimulateRequest, SimulationSpecification
+from agents_mcp.api import models
 
 
 class RequestBuildError(ValueError):
@@ -140,9 +140,9 @@ def _route_advanced(advanced: Mapping[str, Any], problems: list[str]) -> dict[st
     """Place each key of `advanced` at its level of the body (body, specification, user)."""
     body: dict[str, Any] = {}
     levels = (
-        ((), set(SimulateRequest.model_fields)),
-        ((_SPEC,), set(SimulationSpecification.model_fields)),
-        ((_SPEC, _USER), set(SimulatedUserConfig.model_fields)),
+        ((), set(models.SimulateRequest.model_fields)),
+        ((_SPEC,), set(models.SimulationSpecification.model_fields)),
+        ((_SPEC, _USER), set(models.SimulatedUserConfig.model_fields)),
     )
     for key, value in advanced.items():
         for path, fields in levels:
@@ -155,9 +155,9 @@ def _route_advanced(advanced: Mapping[str, Any], problems: list[str]) -> dict[st
         else:
             problems.append(
                 f"advanced.{key}: not a field of the simulate request (body: "
-                f"{', '.join(SimulateRequest.model_fields)}; {_SPEC}: "
-                f"{', '.join(SimulationSpecification.model_fields)}; {_USER}: "
-                f"{', '.join(SimulatedUserConfig.model_fields)})"
+                f"{', '.join(models.SimulateRequest.model_fields)}; {_SPEC}: "
+                f"{', '.join(models.SimulationSpecification.model_fields)}; {_USER}: "
+                f"{', '.join(models.SimulatedUserConfig.model_fields)})"
             )
     return body
 
@@ -194,7 +194,7 @@ def build_request(
     dynamic_variables: Mapping[str, Any] | None = None,
     max_turns: int | None = None,
     advanced: Mapping[str, Any] | None = None,
-) -> SimulateRequest:
+) -> models.SimulateRequest:
     """The validated request. Flat arguments win over the same field given in `advanced`."""
     problems: list[str] = []
     if not user_prompt or not user_prompt.strip():
@@ -223,7 +223,7 @@ def build_request(
         listed = extra if isinstance(extra, list) else []
         body["extra_evaluation_criteria"] = [*listed, *_criteria(criteria, problems)]
     try:  # validate even after a problem, so that every problem is reported at once
-        request = SimulateRequest.model_validate(body)
+        request = models.SimulateRequest.model_validate(body)
     except ValidationError as exc:
         problems += [
             f"{_location(e['loc'], advanced_paths)}: {_clip(e['msg'])}" for e in exc.errors()
