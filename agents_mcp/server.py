@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 from mcp.server import MCPServer
+from mcp.server.request_state import RequestStateSecurity
 from mcp.types import Tool
 from pydantic import SecretStr
 
@@ -123,9 +124,14 @@ def compact_schema(schema: Any) -> Any:
 
 
 class AgentsMCPServer(MCPServer[AppState]):
-    """An MCPServer whose tools/list is compacted once (each byte is paid per conversation)."""
+    """An MCPServer whose tools/list is compacted once (each byte is paid per conversation).
+
+    `state` is the lifespan's AppState while the server runs (None before and after), so a
+    transport can reach the running simulations (the HTTP sidecar interrupts them on SIGTERM).
+    """
 
     _listed: list[Tool] | None = None
+    state: AppState | None = None
 
     async def list_tools(self) -> list[Tool]:
         if self._listed is None:
@@ -157,7 +163,7 @@ class AgentsMCPServer(MCPServer[AppState]):
 
 def _lifespan(settings: Settings) -> Callable[[Any], Any]:
     @asynccontextmanager
-    async def lifespan(_server: Any) -> AsyncIterator[AppState]:
+    async def lifespan(server: Any) -> AsyncIterator[AppState]:
         from agents_mcp.api import AgentsAPI, create_http_client
         from agents_mcp.simulations import SimulationManager
 
@@ -175,7 +181,12 @@ def _lifespan(settings: Settings) -> Callable[[Any], Any]:
                 )
             )
             logger.info("serving the API at %s", settings.api_base_url)
-            yield AppState(settings=settings, api=api, simulations=simulations)
+            state = AppState(settings=settings, api=api, simulations=simulations)
+            server.state = state
+            try:
+                yield state
+            finally:
+                server.state = None
 
     return lifespan
 
@@ -184,11 +195,16 @@ def _lifespan(settings: Settings) -> Callable[[Any], Any]:
 
 
 def build_server(
-    settings: Settings, *, api_base_url: str | None = None, api_key: str | None = None
+    settings: Settings,
+    *,
+    api_base_url: str | None = None,
+    api_key: str | None = None,
+    request_state_security: RequestStateSecurity | None = None,
 ) -> AgentsMCPServer:
     """The server with the tools the settings enable. Raises ConfigError for unknown tool names.
 
     `api_base_url` / `api_key` override the settings (the embedded sandbox uses them).
+    `request_state_security` seals multi-round-trip tool calls with shared keys (replicas).
     """
     updates: dict[str, Any] = {}
     if api_base_url is not None:
@@ -208,6 +224,7 @@ def build_server(
         instructions=_instructions(enabled),
         lifespan=_lifespan(effective),
         log_level=effective.log_level,
+        request_state_security=request_state_security,
     )
     from agents_mcp.tools import agents as agent_tools
     from agents_mcp.tools import simulations as simulation_tools

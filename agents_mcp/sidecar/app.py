@@ -19,6 +19,7 @@ from agents_mcp.sidecar.shutdown import interrupt_simulations
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
+    from mcp.server.request_state import RequestStateSecurity
 
 MCP_PATH = "/mcp"
 MAX_BODY_BYTES = 1024 * 1024  # MCP requests are small JSON; 1 MiB leaves room for tool mocks
@@ -29,15 +30,18 @@ class HTTPSettingsError(ValueError):
     """A setting makes the HTTP transport unsafe or impossible; the message says which."""
 
 
-def use_shared_request_state_keys(mcp: MCPServer, keys: list[str]) -> None:
-    """Seal `requestState` (multi-round-trip tool calls, protocol 2026-07-28) with shared keys.
+def request_state_security(settings: Settings) -> RequestStateSecurity | None:
+    """Shared keys that seal `requestState` (multi-round-trip tool calls, protocol 2026-07-28).
 
-    MCPServer installs a boundary under a key born in this process, so state minted by one replica
+    By default MCPServer seals it with a key born in this process, so state minted by one replica
     is rejected by another. With the same keys (and the same server name, the audience claim) on
     every replica, any of them can continue a round another one started.
     """
-    from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
+    if not settings.request_state_keys:
+        return None
+    from mcp.server.request_state import RequestStateSecurity
 
+    keys = [k.get_secret_value() for k in settings.request_state_keys]
     for i, key in enumerate(keys):
         if len(key.encode()) < MIN_REQUEST_STATE_KEY_LEN:
             raise HTTPSettingsError(
@@ -45,13 +49,7 @@ def use_shared_request_state_keys(mcp: MCPServer, keys: list[str]) -> None:
                 f"{MIN_REQUEST_STATE_KEY_LEN} bytes; generate one with "
                 "`python -c 'import secrets; print(secrets.token_hex(32))'`"
             )
-    boundary = RequestStateBoundary(RequestStateSecurity(keys=keys), default_audience=mcp.name)
-    chain = mcp.middleware
-    for i, layer in enumerate(chain):
-        if isinstance(layer, RequestStateBoundary):
-            chain[i] = boundary
-            return
-    chain.insert(0, boundary)
+    return RequestStateSecurity(keys=keys)
 
 
 def build_http_app(
@@ -74,10 +72,12 @@ def build_http_app(
     if mcp is None:
         from agents_mcp.server import build_server
 
-        mcp = build_server(settings, api_base_url=api_base_url, api_key=api_key)
-    if settings.request_state_keys:
-        keys = [k.get_secret_value() for k in settings.request_state_keys]
-        use_shared_request_state_keys(mcp, keys)
+        mcp = build_server(
+            settings,
+            api_base_url=api_base_url,
+            api_key=api_key,
+            request_state_security=request_state_security(settings),
+        )
     drain = drain or Drain()
     server = mcp
     drain.on_start(lambda: interrupt_simulations(server))

@@ -289,6 +289,10 @@ class SimulationManager:
         self._cancel(job, "cancelled", reason)
         return True
 
+    def interrupt_all(self, reason: str) -> int:
+        """Stop every job this process runs or queues (server shutdown); returns how many."""
+        return sum(self.cancel_nowait(simulation_id, reason) for simulation_id in list(self._jobs))
+
     async def cancel(
         self, simulation_id: str, reason: str = "Cancelled on request."
     ) -> SimulationRecord:
