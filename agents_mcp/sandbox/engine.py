@@ -29,6 +29,21 @@ RESULT_DIRECTIVE = re.compile(r"\[\s*(success|failure|fail|unknown)\s*\]", re.I)
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")
 MAX_TURNS = 5000  # hard ceiling for one simulation, whatever the request asks
 
+NUMBERS = (
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 FIRST_NAMES = (
     "Jordan",
     "Priya",
@@ -93,6 +108,10 @@ TOPICS: tuple[Topic, ...] = (
         "order_status",
         (
             "where is my",
+            "where's my",
+            "where order",
+            "my order",
+            "order status",
             "track",
             "tracking",
             "delivery",
@@ -125,11 +144,11 @@ TOPICS: tuple[Topic, ...] = (
         "booking",
         ("book", "booking", "reservation", "reserve", "table", "appointment", "schedule"),
         "Table reservation",
-        "to book a table for {party} on {date} at {time}",
+        "to book a table for {party} {on_date} at {time}",
         "the date, time and number of guests",
-        "availability on {date} at {time}",
+        "availability {on_date} at {time}",
         "confirm the reservation",
-        "your table for {party} on {date} at {time} is confirmed under the name {name}",
+        "your table for {party} {on_date} at {time} is confirmed under the name {name}",
         (
             (
                 "Do you have vegetarian options?",
@@ -215,13 +234,30 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "general",
-        (),
+        (
+            "question",
+            "know if",
+            "know whether",
+            "wondering",
+            "information",
+            "feature",
+            "how does",
+            "how do",
+            "does it",
+            "works",
+            "wifi",
+            "price",
+            "cost",
+            "warranty",
+            "hours",
+            "curious",
+        ),
         "General product question",
         "some information about your products",
-        "what you're looking for",
+        "a little more about your question",
         "the product information",
-        "send you the details",
-        "I've sent the details to {email}",
+        "send a link with the details",
+        "I've sent you a link with the full details by text message",
         (
             ("What are your opening hours?", "We're open 9am to 6pm, Monday to Saturday."),
             ("Do you ship internationally?", "Yes, to most countries in Europe and North America."),
@@ -383,6 +419,12 @@ STOPWORDS = frozenset(
         "correctly",
         "make",
         "sure",
+        "answer",
+        "answers",
+        "question",
+        "questions",
+        "asks",
+        "request",
     )
 )
 
@@ -587,11 +629,12 @@ class _Conversation:
     def _topic(self, text: str) -> Topic:
         low = text.lower()
         best, best_hits = TOPICS[-1], 0
-        for topic in TOPICS[:-1]:
+        for topic in TOPICS:  # the specific topics first: they win ties
             hits = sum(low.count(k) for k in topic.keywords)
             if hits > best_hits:
                 best, best_hits = topic, hits
-        if best_hits == 0:  # fall back to the agent's own line of business
+        if best_hits == 0 and not _goal_sentence(self.user_prompt):
+            # No goal of the user's own: the agent's line of business decides.
             agent_low = self.agent.prompt.lower()
             for topic in TOPICS[:-1]:
                 if any(k in agent_low for k in topic.keywords):
@@ -621,7 +664,9 @@ class _Conversation:
 
     def _slots(self) -> dict[str, str]:
         rng, v = self.rng, self.vars
-        first = _pick_var(v, "first_name") or rng.choice(FIRST_NAMES)
+        first = (
+            _pick_var(v, "first_name") or _user_name(self.user_prompt) or rng.choice(FIRST_NAMES)
+        )
         name = _pick_var(v, "customer_name", "user_name", "name", "full_name")
         if not name or name.lower() in {"there", "customer", "guest"}:
             name = f"{first} {rng.choice(LAST_NAMES)}"
@@ -636,6 +681,8 @@ class _Conversation:
         item = _find_item(self.user_prompt) or rng.choice(ITEMS)
         day = rng.randint(3, 27)
         month = rng.choice(("March", "April", "May", "June", "September", "October"))
+        date = _find_day(self.user_prompt) or f"{month} {day}"
+        party = _find_party(self.user_prompt) or rng.choice(("two", "three", "four", "six"))
         return {
             "name": name,
             "first": name.split()[0],
@@ -643,9 +690,12 @@ class _Conversation:
             "email": email,
             "item": item,
             "amount": f"${rng.randint(19, 240)}.{rng.choice(('00', '50', '99', '95'))}",
-            "date": f"{month} {day}",
+            "date": date,
+            "on_date": date
+            if date.split()[0] in ("next", "this", "tomorrow", "tonight")
+            else f"on {date}",
             "time": rng.choice(("6:30 pm", "7:00 pm", "7:30 pm", "8:00 pm", "12:30 pm")),
-            "party": rng.choice(("two", "three", "four", "six")),
+            "party": party,
             "ticket": f"TCK-{rng.randint(100000, 999999)}",
             "agent": self.agent.persona,
             "company": self.agent.company or "our company",
@@ -675,8 +725,18 @@ class _Conversation:
             target = min(target, max(limit, 0))
         return min(target, MAX_TURNS)
 
+    def _relevant(self, tool: ToolSpec) -> bool:
+        """Whether the agent would use this tool for this user's topic (a mocked tool always)."""
+        if tool.name in self.mocks:
+            return True
+        t = self.topic
+        vocabulary = " ".join((*t.keywords, t.title, t.issue, t.lookup, t.action, t.detail))
+        words = set(re.findall(r"[a-z]{4,}", vocabulary.lower())) - STOPWORDS
+        text = f"{tool.name} {tool.description}".lower().replace("_", " ")
+        return any(re.search(rf"\b{w.rstrip('s')}", text) for w in words)
+
     def _tool_plan(self) -> dict[str, ToolSpec | list[ToolSpec] | None]:
-        tools = list(self.agent.tools)
+        tools = [t for t in self.agent.tools if self._relevant(t)]
         server = [t for t in tools if t.kind != "client"]
         client = [t for t in tools if t.kind == "client"]
         lookup = next((t for t in server if _has_word(t, LOOKUP_WORDS)), None)
@@ -792,7 +852,8 @@ class _Conversation:
         elif t == "technical":
             detail = f"It's the {s['item']}, and it stopped working about a week ago."
         else:
-            detail = f"I'm looking at your {s['item']}, mostly the price and availability."
+            goal = _goal_sentence(self.user_prompt)
+            detail = goal or f"I'm looking at your {s['item']}, mostly the price and availability."
         if self.mood == "frustrated":
             return "I already gave that to the last person. " + detail
         if self.mood == "confused":
@@ -881,7 +942,14 @@ class _Conversation:
 
     def _agent_tool_turn(self, tool: ToolSpec | None, role: str) -> None:
         if tool is None:  # no tool to use: the agent answers from its instructions
-            if role == "lookup":
+            if role == "lookup" and self.topic.key == "general":
+                self.state.verified = True
+                source = f"the {self.agent.company} " if self.agent.company else "our "
+                text = (
+                    f"Good question. According to {source}product information, yes, it does, "
+                    "and the details are in the user guide."
+                )
+            elif role == "lookup":
                 self.state.verified = True
                 looked = self.fill(self.topic.lookup)
                 text = f"Thank you. I've checked {looked} and everything looks in order."
@@ -916,7 +984,7 @@ class _Conversation:
             entries += calls
         if ok:
             self.state.resolved = True
-            text = self.fill(self.topic.done) + "."
+            text = _capital(self.fill(self.topic.done)) + "."
             if display is not None:
                 text += " I've also put a summary on your screen."
         else:
@@ -1051,7 +1119,7 @@ class _Conversation:
             return True
         if kind in ("integer", "number"):
             if any(w in low for w in ("party", "guest", "people", "size")):
-                return {"two": 2, "three": 3, "four": 4, "six": 6}[s["party"]]
+                return NUMBERS.index(s["party"]) + 1
             if "amount" in low or "price" in low:
                 return (
                     float(s["amount"].lstrip("$"))
@@ -1325,7 +1393,7 @@ class _Conversation:
                 value = self.topic.key in full or any(w in full for w in self.topic.keywords)
                 why = f"The conversation was about {self.topic.title.lower()}."
         elif kind in ("integer", "number") and any(w in full for w in ("party", "guest", "people")):
-            value = {"two": 2, "three": 3, "four": 4, "six": 6}[s["party"]]
+            value = NUMBERS.index(s["party"]) + 1
             why = f"The user asked for a table for {s['party']}."
         elif kind in ("integer", "number") and any(w in full for w in ("amount", "price", "cost")):
             amount = float(s["amount"].lstrip("$"))
@@ -1382,10 +1450,9 @@ class _Conversation:
         mood = {"frustrated": "frustrated ", "confused": "somewhat confused ", "polite": ""}.get(
             self.mood, ""
         )
-        parts = [
-            f"A {mood}user contacted {agent}{company} asking for "
-            f"{_third_person(self.fill(self.topic.issue))}."
-        ]
+        issue = _third_person(self.fill(self.topic.issue)).replace("your ", "the agent's ")
+        wants = f"wanting {issue}" if issue.startswith("to ") else f"asking for {issue}"
+        parts = [f"A {mood}user contacted {agent}{company} {wants}."]
         tools = [e for e in self.state.events]
         if tools:
             called = ", ".join(dict.fromkeys(e.tool for e in tools))
@@ -1457,6 +1524,10 @@ def _history_turn(turn: dict[str, Any], agent_id: str) -> dict[str, Any]:
     return out.model_dump(mode="json")
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -1470,6 +1541,39 @@ def _pick_var(values: dict[str, str], *names: str) -> str | None:
     return None
 
 
+def _user_name(prompt: str) -> str | None:
+    match = re.search(r"\b(?:[Yy]ou are|[Yy]our name is|named|called) ([A-Z][a-z]{1,20})\b", prompt)
+    if match and match.group(1) not in {"A", "An", "The", "Very", "Not", "In", "On", "At"}:
+        return match.group(1)
+    return None
+
+
+def _find_day(prompt: str) -> str | None:
+    days = "|".join(WEEKDAYS)
+    match = re.search(rf"\b(?:(next|this) )?({days}|tomorrow|tonight)\b", prompt, re.I)
+    if not match:
+        return None
+    day = match.group(2).lower()
+    day = day.capitalize() if day in WEEKDAYS else day
+    return f"{match.group(1).lower()} {day}" if match.group(1) else day
+
+
+def _find_party(prompt: str) -> str | None:
+    words = "|".join(NUMBERS)
+    match = re.search(
+        rf"\b(?:table for|party of|group of) ({words}|\d{{1,2}})\b|"
+        rf"\b({words}|\d{{1,2}}) (?:people|guests|persons|of us)\b",
+        prompt,
+        re.I,
+    )
+    if not match:
+        return None
+    raw = (match.group(1) or match.group(2)).lower()
+    if raw.isdigit():
+        return NUMBERS[int(raw) - 1] if 1 <= int(raw) <= len(NUMBERS) else None
+    return raw
+
+
 def _find_order(text: str) -> str | None:
     match = re.search(
         r"\b(?:order|#)\s*(?:number\s*|no\.?\s*|id\s*)?#?\s*([A-Z]{0,4}-?\d{3,})", text, re.I
@@ -1480,7 +1584,7 @@ def _find_order(text: str) -> str | None:
 def _find_item(text: str) -> str | None:
     match = re.search(
         r"\b(?:my|the|a|new|whose|his|her|their|your) ((?:[a-z]+ )?[a-z]+) "
-        r"(?:arrived|is|was|are|were|broke|stopped|has|came)",
+        r"(?:arrived|is|was|are|were|broke|stopped|has|came|works|work|does)\b",
         text,
     )
     if match and match.group(1).split()[-1] not in {
@@ -1550,7 +1654,7 @@ def _has_word(tool: ToolSpec, words: tuple[str, ...]) -> bool:
 
 
 def _keywords(goal: str) -> list[str]:
-    words = re.findall(r"[a-z][a-z'-]{3,}", goal)
+    words = re.findall(r"[a-z][a-z'-]{3,}", goal.replace("'s", ""))
     out: list[str] = []
     for word in words:
         if word in STOPWORDS:
@@ -1574,7 +1678,10 @@ def _describe(result: str, tool_name: str) -> str:
     if isinstance(data, dict):
         parts = []
         for key, value in data.items():
-            if isinstance(value, (str, int, float, bool)) and len(parts) < 3:
+            if isinstance(value, bool) and len(parts) < 3:
+                label = key.replace("_", " ")
+                parts.append(f"it's {label}" if value else f"it's not {label}")
+            elif isinstance(value, (str, int, float)) and len(parts) < 3:
                 parts.append(f"the {key.replace('_', ' ')} is {_text(value)}")
             elif isinstance(value, list) and value and len(parts) < 3:
                 parts.append(
