@@ -66,6 +66,14 @@ def test_server_errors_have_the_real_body(sb, fault, status, code):
     assert sb.status()["agents"] == agents + 1  # only the last duplicate created an agent
 
 
+def test_422_fault_in_fastapi_list_form(sb):
+    sb.arm_fault("http_422", field="simulation_specification")
+    with client(sb) as c:
+        r = c.post(DEMO + "/simulate-conversation", json=BODY)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "simulation_specification"]
+
+
 def test_502_is_an_html_gateway_page(sb):
     sb.arm_fault("http_502")
     with client(sb) as c:
