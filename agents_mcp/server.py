@@ -17,15 +17,17 @@ from typing import Any
 
 import anyio
 from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.request_state import RequestStateSecurity
-from mcp.types import Tool
-from pydantic import SecretStr
+from mcp.types import CallToolResult, InputRequiredResult, Tool
+from pydantic import SecretStr, ValidationError
 
 from agents_mcp import __version__
 from agents_mcp.logs import register_secret, setup_logging
 from agents_mcp.settings import Settings
 from agents_mcp.state import AppState
 from agents_mcp.tools import ALL_TOOLS, MUTATING_TOOLS
+from agents_mcp.tools.errors import invalid_arguments
 
 logger = logging.getLogger("agents_mcp.server")
 
@@ -148,6 +150,20 @@ class AgentsMCPServer(MCPServer[AppState]):
                 for tool in tools
             ]
         return self._listed
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Any = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError:
+            raise
+        except ToolError as exc:
+            # Arguments that do not fit the schema: a short field list instead of pydantic's
+            # multi-line report (which echoes the rejected values and links to its docs).
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(invalid_arguments(name, exc.__cause__)) from exc.__cause__
+            raise
 
     def add_tool(self, *args: Any, **kwargs: Any) -> None:
         self._listed = None

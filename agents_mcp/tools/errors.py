@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import ValidationError
 
 from agents_mcp.api.errors import (
     AgentNotFoundError,
@@ -173,3 +174,18 @@ async def tool_call(tool: str, agent_id: str | None = None) -> AsyncIterator[Too
         raise
     finally:
         log_tool_call(tool, agent_id, call.outcome, time.perf_counter() - start)
+
+
+def invalid_arguments(tool: str, exc: ValidationError) -> str:
+    """The message for arguments that do not fit a tool's input schema: each field and why.
+
+    The rejected values are not echoed (they are the caller's data, possibly a pasted secret).
+    """
+    problems = []
+    for err in exc.errors()[:_MAX_FIELD_ERRORS]:
+        field = ".".join(str(part) for part in err["loc"]) or "(arguments)"
+        problems.append(f"{field}: {err['msg']}")
+    more = len(exc.errors()) - len(problems)
+    if more > 0:
+        problems.append(f"and {more} more")
+    return f"Invalid arguments for {tool}: {'; '.join(problems)}. Fix them and call again."
