@@ -479,9 +479,9 @@ def _cases() -> list[Case]:
             False,
             1,
             True,
-            (big, "HTTP 200"),
+            (big, "most likely deleted: do not retry"),
             "agent deleted",
-            note="the status tells the model the delete went through",
+            note="the answer was 200: the model is told the delete went through",
         )
     )
     add(c("huge_response", "duplicate_agent", False, 1, True, (big, not_again_copy), "one copy"))

@@ -380,7 +380,9 @@ class AgentsAPI:
                     # say the status: a 2xx means the operation itself went through
                     raise UpstreamError(
                         f"The API answered {op.phrase} with HTTP {response.status_code}, but its "
-                        f"answer is larger than {limit} bytes; refusing to read it."
+                        f"answer is larger than {limit} bytes; refusing to read it.",
+                        status=response.status_code,
+                        request_id=response.headers.get("request-id"),
                     ) from None
             try:
                 body = await _read_limited(response, _ERROR_BODY, truncate=True)

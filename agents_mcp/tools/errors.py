@@ -113,6 +113,19 @@ def describe(exc: APIError, *, tool: str | None = None, agent_id: str | None = N
         )
     if isinstance(exc, StreamError):
         return f"The simulation stream broke: {_sentence(detail)} Retry the simulation."
+    if isinstance(exc, UpstreamError) and exc.status is not None and 200 <= exc.status < 300:
+        # The request went through; only its answer could not be read. Retrying would repeat it.
+        text = (
+            "The ElevenLabs API carried out the request but its answer could not be read "
+            f"({detail})."
+        )
+        if tool == "delete_agent":
+            return text + " The agent was most likely deleted: do not retry."
+        if tool == "duplicate_agent":
+            return (
+                text + " A copy may have been created anyway: check the agent list before retrying."
+            )
+        return text + " Retrying is unlikely to help."
     if isinstance(exc, UpstreamError):
         text = (
             f"The ElevenLabs API could not answer ({detail or 'no detail'}). This is not caused "
