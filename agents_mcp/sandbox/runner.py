@@ -30,6 +30,24 @@ class _Server(uvicorn.Server):
         yield
 
 
+class _ForegroundServer(uvicorn.Server):
+    """uvicorn with its Ctrl+C handling, announcing itself only once it is up.
+
+    The line is printed after start-up, inside uvicorn's signal capture: a Ctrl+C sent as soon as
+    the line appears then always stops the server cleanly (printed earlier, it could land in the
+    window before uvicorn installs its handlers, and be lost or end the process silently).
+    """
+
+    def __init__(self, config: uvicorn.Config, ready_message: str) -> None:
+        super().__init__(config)
+        self.ready_message = ready_message
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if not self.should_exit:
+            print(self.ready_message, file=sys.stderr, flush=True)
+
+
 def _config(app: SandboxApp) -> uvicorn.Config:
     return uvicorn.Config(
         app,
@@ -194,14 +212,11 @@ def run_sandbox(
         else "xi-api-key: the value of ELEVENLABS_API_KEY"
     )
     where = f"agents stored in {data_dir}" if data_dir else "agents kept in memory"
-    print(
+    ready = (
         f"agents-mcp sandbox listening on http://{shown}:{bound} ({key_note}; {where}; "
-        f"turn delay {turn_delay:g}s). Ctrl+C to stop.",
-        file=sys.stderr,
-        flush=True,
+        f"turn delay {turn_delay:g}s). Ctrl+C to stop."
     )
-    config = _config(app)
-    server = uvicorn.Server(config)
+    server = _ForegroundServer(_config(app), ready)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C it handled; no traceback for that
