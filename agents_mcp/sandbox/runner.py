@@ -218,8 +218,10 @@ def run_sandbox(
     )
     server = _ForegroundServer(_config(app), ready)
     try:
-        server.run(sockets=[sock])
-    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl+C it handled; no traceback for that
-        print("agents-mcp sandbox stopped.", file=sys.stderr)
+        # uvicorn re-raises the Ctrl+C it handled, unless asyncio's runner saw its main task end
+        # first: either way the server has stopped cleanly, and no traceback is due.
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=[sock])
     finally:
         app.state.sandbox.store.close()
+    print("agents-mcp sandbox stopped.", file=sys.stderr)
