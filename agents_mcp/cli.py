@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--turn-delay", type=float, default=0.0, help="seconds between streamed turns (default 0)"
     )
+    sandbox.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=10,
+        help="simulations at once before it answers 429, like the real API (default 10)",
+    )
 
     demo = sub.add_parser("demo", help="run the whole product end to end, offline")
     demo.add_argument("--turn-delay", type=float, default=0.15, help="sandbox pacing per turn")
@@ -53,7 +59,13 @@ def main(argv: list[str] | None = None) -> None:
     if command == "sandbox":
         from agents_mcp.sandbox import run_sandbox
 
-        run_sandbox(host=args.host, port=args.port, data_dir=args.data, turn_delay=args.turn_delay)
+        run_sandbox(
+            host=args.host,
+            port=args.port,
+            data_dir=args.data,
+            turn_delay=args.turn_delay,
+            max_concurrent=args.max_concurrent,
+        )
         return
     if command == "demo":
         from agents_mcp.demo import run_demo
