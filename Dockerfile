@@ -14,7 +14,7 @@
 # --- build: wheels for the app and its dependencies (no compilers reach the final image) --------
 FROM python:3.12-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY agents_mcp ./agents_mcp
 COPY config ./config
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .

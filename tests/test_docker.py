@@ -96,6 +96,7 @@ def test_build_context_has_everything_the_wheel_needs():
     """What `pip wheel .` in the build stage reads must be COPYed and not .dockerignored."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     needed = {"pyproject.toml", pyproject["project"]["readme"]}
+    needed |= set(pyproject["project"].get("license-files", []))
     wheel = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]
     needed |= set(wheel.get("packages", []))
     needed |= set(wheel.get("force-include", {}))
