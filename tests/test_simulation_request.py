@@ -129,3 +129,20 @@ def test_slug() -> None:
     assert slug("Agent greets the caller by NAME!") == "agent_greets_caller_by_name"
     assert len(slug("word " * 50)) <= 40
     assert slug("¡¿?!") == "criterion"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"tool_mocks": {"x" * 100_000: {"": None}}},
+        {"tool_mocks": {"lookup": {"y" * 100_000: 1}}},
+        {"criteria": [{"id": "a", "goal": "b", "z" * 100_000: 1}]},
+        {"dynamic_variables": {"k" * 100_000: [1, 2]}},
+    ],
+)
+def test_caller_supplied_names_are_clipped_in_errors(kwargs: dict) -> None:
+    """Found by the fuzzer: a 100,000-character tool name came back whole in the error."""
+    with pytest.raises(RequestBuildError) as err:
+        build_request("An impatient caller", **kwargs)
+    assert len(str(err.value)) < 1_000
+    assert str(err.value).endswith("Fix these and call again.")

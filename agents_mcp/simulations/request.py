@@ -23,7 +23,8 @@ class RequestBuildError(ValueError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        shown = "; ".join(problems[:8])
+        # names and keys in these come from the caller: clip each, whatever its size
+        shown = "; ".join(_clip(problem, 300) for problem in problems[:8])
         more = f"; and {len(problems) - 8} more" if len(problems) > 8 else ""
         super().__init__(
             f"Invalid simulation arguments, nothing was started: {shown}{more}. "
@@ -107,7 +108,7 @@ def _criteria(criteria: list[Any], problems: list[str]) -> list[dict[str, Any]]:
 def _tool_mocks(mocks: Mapping[str, Any], problems: list[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for tool, mock in mocks.items():
-        where = f"tool_mocks.{tool}"
+        where = f"tool_mocks.{_clip(tool, 60)}"
         if not isinstance(mock, Mapping):
             problems.append(f"{where}: must be an object like {{return, is_error}}")
             continue
@@ -115,7 +116,9 @@ def _tool_mocks(mocks: Mapping[str, Any], problems: list[str]) -> dict[str, dict
         for key, value in mock.items():
             api_key = _MOCK_KEYS.get(key)
             if api_key is None:
-                problems.append(f"{where}: unknown key {key!r}; use return and is_error")
+                problems.append(
+                    f"{where}: unknown key {_clip(repr(key), 60)}; use return and is_error"
+                )
                 continue
             if api_key == "default_return_value" and not isinstance(value, str):
                 value = json.dumps(value, ensure_ascii=False)  # the API wants the text returned
@@ -175,12 +178,13 @@ def _location(loc: tuple[Any, ...], from_advanced: set[str]) -> str:
     parts = [str(p) for p in loc]
     path = ".".join(parts)
     prefixes = {".".join(parts[:n]) for n in range(1, len(parts) + 1)}
+    shown = ".".join(_clip(p, 40) for p in parts)  # dict keys in the path are the caller's
     if (prefixes & from_advanced) - _SHARED:
-        return f"advanced.{path}"
+        return f"advanced.{shown}"
     for api_path, arg in _ARG_PATHS.items():
         if path == api_path or path.startswith(api_path + "."):
-            return f"{arg} ({path})"
-    return path
+            return f"{arg} ({shown})"
+    return shown
 
 
 def build_request(
