@@ -1,9 +1,17 @@
 """Shared test fixtures. Async tests use anyio's pytest plugin (installed with mcp)."""
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 from sandbox_fixture import SandboxHandle
+
+# CI draws the same hypothesis examples on every run, so a submission never fails on a new draw;
+# local runs draw new ones each time, to keep finding what CI would not.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 
 @pytest.fixture
