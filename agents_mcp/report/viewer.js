@@ -1,7 +1,7 @@
 /* agents-mcp viewer: renders a simulation or a test run from a tool result's structuredContent.
  *
  * Two ways in, one renderer:
- *  - standalone report: the data is embedded in <script type="application/json" id="report-data">
+ *  - standalone report: the data is embedded in the JSON block #report-data
  *    as {result: {structuredContent, content}, transcript?}; nothing is fetched.
  *  - MCP App (io.modelcontextprotocol/ui): ui/initialize -> ui/notifications/initialized, then
  *    the host's ui/notifications/tool-result; the view may call tools through the host
