@@ -379,6 +379,7 @@
     var pending = {};
     var hostCapabilities = null;
     var embedded = false;
+    var initialized = false; // nothing is sent to the host before the handshake is done
 
     function post(message) { window.parent.postMessage(message, "*"); }
     function notify(method, params) { post({ jsonrpc: "2.0", method: method, params: params || {} }); }
@@ -434,6 +435,7 @@
         hostCapabilities = (res && res.hostCapabilities) || {};
         applyContext((res && res.hostContext) || {});
         notify("ui/notifications/initialized", {});
+        initialized = true;
         sizeChanged();
       }, function (err) {
         document.getElementById("app").replaceChildren(h("div", { class: "banner bad", text: "The host did not answer: " + err.message }));
@@ -445,6 +447,7 @@
       start: start,
       notify: notify,
       isEmbedded: function () { return embedded; },
+      isInitialized: function () { return initialized; },
       canCallTools: function () { return !!(hostCapabilities && hostCapabilities.serverTools); },
       callTool: function (name, args) { return request("tools/call", { name: name, arguments: args }); },
     };
@@ -466,7 +469,7 @@
 
   var lastSize = "";
   function sizeChanged() {
-    if (!bridge.isEmbedded()) return;
+    if (!bridge.isInitialized()) return;
     var el = document.documentElement;
     var size = { width: Math.ceil(el.scrollWidth), height: Math.ceil(el.scrollHeight) };
     var key = size.width + "x" + size.height;
