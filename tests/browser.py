@@ -90,9 +90,16 @@ async def new_page(browser: Browser, *, theme: str, width: int) -> tuple[Page, P
 
 
 async def screenshot(page: Page, folder: str, name: str) -> Path:
+    """The whole page. The window is grown to the page's height first: a full-page capture
+    leaves a sandboxed (out-of-process) iframe unpainted below the first screen."""
     path = ARTIFACTS / folder / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(path), full_page=True)
+    size = page.viewport_size or {"width": 1100, "height": 800}
+    height = await page.evaluate("document.documentElement.scrollHeight")
+    await page.set_viewport_size({"width": size["width"], "height": max(height, 200)})
+    await page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 100)))")
+    await page.screenshot(path=str(path))
+    await page.set_viewport_size(size)
     return path
 
 

@@ -64,6 +64,14 @@ async def show(browser: Any, host_setup: dict[str, Any], *, theme: str, width: i
     return page, frame, log
 
 
+async def fitted(page: Any, frame: Any) -> None:
+    """Wait until the host has sized the iframe to the view's content (from size-changed)."""
+    height = await frame.locator("html").evaluate("e => e.scrollHeight")
+    await page.wait_for_function(
+        "h => document.getElementById('view').offsetHeight >= h", arg=height, timeout=5_000
+    )
+
+
 async def test_tools_name_the_viewer_and_the_server_serves_it(sandbox: Any, tmp_path: Path) -> None:
     async with stdio_server(sandbox_env(sandbox, tmp_path), log_dir=tmp_path) as (client, _):
         tools = {t.name: t for t in (await client.list_tools()).tools}
@@ -106,6 +114,7 @@ async def test_viewer_shows_a_real_simulation_and_loads_its_transcript_through_t
                     )
                     timeline = frame.locator(".transcript .timeline")
                     await timeline.wait_for(timeout=20_000)
+                    await fitted(page, frame)  # the view reported its grown size
                     shot = await screenshot(page, "viewer", f"simulation-{theme}-{size}")
                     if (theme, size) == ("light", "wide"):
                         keep_image(shot, "viewer-simulation.png")
@@ -186,9 +195,8 @@ async def test_viewer_shows_a_test_run_in_the_host_theme() -> None:
                 page, frame, log = await show(
                     browser, host, theme=theme, width=width, call=no_tools
                 )
-                shot = await screenshot(page, "viewer", f"test-run-{theme}-{size}")
-                if (theme, size) == ("dark", "wide"):
-                    keep_image(shot, "viewer-test-run.png")
+                await fitted(page, frame)
+                await screenshot(page, "viewer", f"test-run-{theme}-{size}")
                 assert log.errors == [] and log.requests == []
                 first = frame.locator("table.rates tbody tr").first
                 assert await first.get_attribute("data-test") == payload["regressions"][0]

@@ -223,9 +223,9 @@
   function rateTable(run, tests) {
     var repeat = run.repeat || 1;
     var hasBaseline = tests.some(function (t) { return t.baseline; });
-    var head = [h("th", { text: "Test" }), h("th", { class: "num", text: "Pass rate" })];
-    for (var r = 1; r <= repeat; r++) head.push(h("th", { class: "num", text: "Run " + r }));
-    if (hasBaseline) head.push(h("th", { text: "vs baseline" }));
+    var head = [h("th", { text: "Test" }), h("th", { class: "num" }, h("span", { class: "long", text: "Pass " }), "rate")];
+    for (var r = 1; r <= repeat; r++) head.push(h("th", { class: "num" }, h("span", { class: "long", text: "Run " }), "#" + r));
+    if (hasBaseline) head.push(h("th", {}, h("span", { class: "long", text: "vs " }), "baseline"));
     var rows = tests.map(function (t) {
       var cells = runCells(t, repeat).map(function (c, i) {
         return h("td", { class: "num" }, h("span", {
