@@ -30,6 +30,7 @@ from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp_fixture import sandbox_env, stdio_server, text_of
 
 from agents_mcp.report import VIEWER_URI, viewer_html
+from agents_mcp.simulations.summary import condense_turn, parse_turns
 
 pytestmark = pytest.mark.anyio
 
@@ -177,37 +178,83 @@ async def test_viewer_shows_a_real_simulation_and_loads_its_transcript_through_t
             await page.close()
 
 
+def transcript_page(name: str) -> dict[str, Any]:
+    """get_test_results(detail="transcript", test=NAME) as the suites branch shapes it: every
+    run's turns condensed by the same code as a simulation's (run_tests is not on this branch;
+    the lead points this test at the real tool when it is)."""
+    runs = json.loads((DATA / "test_run_transcripts.json").read_text(encoding="utf-8"))[name]
+    turns = [
+        {"run": int(run), **condense_turn(i, turn)}
+        for run, raw in runs.items()
+        for i, turn in enumerate(parse_turns(raw))
+    ]
+    structured = {
+        "run_id": "run_3f2a9c41d07e",
+        "status": "done",
+        "detail": "transcript",
+        "test": name,
+        "page": 1,
+        "pages": 1,
+        "turns": turns,
+    }
+    return {"content": [{"type": "text", "text": name}], "structuredContent": structured}
+
+
 async def test_viewer_shows_a_test_run_in_the_host_theme() -> None:
     require_browser()
     payload = json.loads((DATA / "test_run_payload.json").read_text(encoding="utf-8"))
-    result = {
-        "content": [{"type": "text", "text": "run_3f2a9c41d07e done"}],
-        "structuredContent": payload,
-    }
+    text = [{"type": "text", "text": "run_3f2a9c41d07e done"}]
+    result = {"content": text, "structuredContent": payload}
+    calls: list[tuple[str, dict[str, Any]]] = []
 
-    async def no_tools(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        raise AssertionError(f"the view called {name}")
+    async def call_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        calls.append((name, arguments))
+        return transcript_page(arguments["test"])
 
     async with chromium() as browser:
         for theme in THEMES:
             for size, width in VIEWPORTS.items():
+                calls.clear()
                 host = setup(viewer_html(), result, theme=theme)
                 page, frame, log = await show(
-                    browser, host, theme=theme, width=width, call=no_tools
+                    browser, host, theme=theme, width=width, call=call_tool
                 )
+                card = frame.locator('.card.test[data-test="refund for damaged order"]')
+                failing_side = card.locator(".divergence .side.fail")
+                # the flaky test's runs are fetched through the host and shown side by side
+                await failing_side.get_by_text("want my money back").wait_for(timeout=10_000)
                 await fitted(page, frame)
                 await screenshot(page, "viewer", f"test-run-{theme}-{size}")
+                assert calls == [
+                    (
+                        "get_test_results",
+                        {
+                            "run_id": "run_3f2a9c41d07e",
+                            "detail": "transcript",
+                            "test": "refund for damaged order",
+                            "page": 1,
+                        },
+                    )
+                ]
                 assert log.errors == [] and log.requests == []
                 first = frame.locator("table.rates tbody tr").first
                 assert await first.get_attribute("data-test") == payload["regressions"][0]
                 flaky = frame.locator('table.rates tr[data-test="refund for damaged order"]')
                 assert "flaky" in await flaky.inner_text()
                 assert "2/3" in await flaky.inner_text()
-                card = frame.locator('.card.test[data-test="refund for damaged order"]')
                 assert "Agent offers a refund" in await card.locator(".cond.failing").inner_text()
                 assert "part at turn 4" in await card.locator(".divergence").inner_text()
-                bg = await frame.locator("body").evaluate(
-                    "b => getComputedStyle(b).backgroundColor"
-                )
+                divergent = await card.locator(".side.pass .divergent").inner_text()
+                assert "#4" in divergent and "full refund" in divergent
+                body = frame.locator("body")
+                bg = await body.evaluate("b => getComputedStyle(b).backgroundColor")
                 assert (luminance(bg) < 0.3) if theme == "dark" else (luminance(bg) > 0.8)
                 await page.close()
+
+        # a transcript result handed over as it is: one timeline per run
+        host = setup(viewer_html(), transcript_page("refund for damaged order"), theme="light")
+        page, frame, log = await show(browser, host, theme="light", width=700, call=call_tool)
+        assert await frame.locator(".timeline[data-run]").count() == 2
+        run2 = await frame.locator('.timeline[data-run="2"]').inner_text()
+        assert "returns team" in run2 and log.errors == []
+        await page.close()

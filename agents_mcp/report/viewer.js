@@ -84,8 +84,9 @@
     var failed = t.tools.some(function (x) { return x.result !== undefined && x.error; });
     var cls = "turn " + (t.role === "agent" ? "agent" : "user") + (failed ? " failed" : "");
     if (opts && opts.divergent) cls += " divergent";
-    var who = "#" + t.i + " " + t.role + (t.interrupted ? " (interrupted)" : "");
-    return h("div", { class: cls, "data-turn": t.i },
+    var number = opts && opts.number !== undefined ? opts.number : t.i;
+    var who = "#" + number + " " + t.role + (t.interrupted ? " (interrupted)" : "");
+    return h("div", { class: cls, "data-turn": number },
       h("div", { class: "who", text: who }),
       t.text ? h("div", { class: "text", text: t.text }) : null,
       t.tools.map(function (x) {
@@ -224,7 +225,7 @@
     var repeat = run.repeat || 1;
     var hasBaseline = tests.some(function (t) { return t.baseline; });
     var head = [h("th", { text: "Test" }), h("th", { class: "num" }, h("span", { class: "long", text: "Pass " }), "rate")];
-    for (var r = 1; r <= repeat; r++) head.push(h("th", { class: "num" }, h("span", { class: "long", text: "Run " }), "#" + r));
+    for (var r = 1; r <= repeat; r++) head.push(h("th", { class: "num" }, h("span", { class: "long", text: "Run " }), h("span", { class: "short", text: "#" }), String(r)));
     if (hasBaseline) head.push(h("th", {}, h("span", { class: "long", text: "vs " }), "baseline"));
     var rows = tests.map(function (t) {
       var cells = runCells(t, repeat).map(function (c, i) {
@@ -259,31 +260,79 @@
     var box = h("div", { class: "side " + kind }, h("h4", { text: (kind === "pass" ? "passing" : "failing") + " run " + runNo }));
     if (turns) {
       var shown = turns.slice(start, start + SIDE_TURNS);
-      shown.forEach(function (t, k) { box.appendChild(turnView(t, start + k + 1, { divergent: k === 0 })); });
+      shown.forEach(function (t, k) { box.appendChild(turnView(t, k, { divergent: k === 0, number: start + k + 1 })); });
       if (!shown.length) box.appendChild(h("p", { class: "muted", text: "(this run had ended)" }));
       if (turns.length > start + SIDE_TURNS) box.appendChild(h("p", { class: "muted", text: "… " + (turns.length - start - SIDE_TURNS) + " more turns" }));
     } else if (single) {
-      box.appendChild(turnView(single, start + 1, { divergent: true }));
+      box.appendChild(turnView(single, 0, { divergent: true, number: start + 1 }));
     } else {
       box.appendChild(h("p", { class: "muted", text: "(this run had ended)" }));
     }
     return box;
   }
 
-  function divergenceView(test, transcripts) {
+  /** The passing and failing runs side by side from the turn where they part: whole runs when
+   * their turns are at hand (a report's data, or fetched through the host), else that turn. */
+  function divergenceView(test, transcripts, runId) {
     var d = test.divergence;
-    var runs = transcripts && transcripts[test.name];
-    var passTurns = runs ? runs[String(d.passing_run)] : null;
-    var failTurns = runs ? runs[String(d.failing_run)] : null;
     var start = d.turn - 1;
-    return h("div", { class: "divergence" },
-      h("h3", { text: "Runs " + d.passing_run + " and " + d.failing_run + " part at turn " + d.turn }),
-      h("div", { class: "sides" },
+    function sides(runs) {
+      var passTurns = runs ? runs[String(d.passing_run)] : null;
+      var failTurns = runs ? runs[String(d.failing_run)] : null;
+      return h("div", { class: "sides" },
         sideView("pass", d.passing_run, passTurns, start, d.passing),
-        sideView("fail", d.failing_run, failTurns, start, d.failing)));
+        sideView("fail", d.failing_run, failTurns, start, d.failing));
+    }
+    var runs = transcripts && transcripts[test.name];
+    var holder = sides(runs);
+    var box = h("div", { class: "divergence" },
+      h("h3", { text: "Runs " + d.passing_run + " and " + d.failing_run + " part at turn " + d.turn }), holder);
+    if (!runs && runId && bridge.canCallTools()) {
+      fetchTestTranscript(runId, test.name).then(function (byRun) {
+        box.replaceChild(sides(byRun), holder);
+        sizeChanged();
+      }, function () { /* the divergent turn alone stays shown */ });
+    }
+    return box;
   }
 
-  function testDetail(test, transcripts) {
+  function groupByRun(turns) {
+    var byRun = {};
+    turns.forEach(function (t) { (byRun[String(t.run)] = byRun[String(t.run)] || []).push(t); });
+    return byRun;
+  }
+
+  function fetchTestTranscript(runId, name) {
+    var turns = [];
+    function page(n) {
+      var args = { run_id: runId, detail: "transcript", test: name, page: n };
+      return bridge.callTool("get_test_results", args).then(function (res) {
+        var sc = res.structuredContent || {};
+        if (res.isError || !Array.isArray(sc.turns)) throw new Error(resultText(res) || "no turns");
+        turns = turns.concat(sc.turns);
+        if (sc.page < sc.pages && n < MAX_TRANSCRIPT_PAGES) return page(n + 1);
+        return groupByRun(turns);
+      });
+    }
+    return page(1);
+  }
+
+  /** get_test_results(detail="transcript"): one test's runs, each as a timeline. */
+  function testTranscriptView(sc) {
+    var byRun = groupByRun(sc.turns || []);
+    var box = h("div", { class: "test-transcript" },
+      h("h1", { text: sc.test || "Transcript" }),
+      h("div", { class: "meta" }, pill(sc.status, verdictKind(sc.status)), h("span", { class: "mono", text: sc.run_id }),
+        sc.pages > 1 ? h("span", { text: "page " + sc.page + " of " + sc.pages }) : null));
+    Object.keys(byRun).sort(function (a, b) { return a - b; }).forEach(function (run) {
+      box.appendChild(h("h2", { text: "Run " + run }));
+      box.appendChild(h("div", { class: "timeline", "data-run": run }, byRun[run].map(function (t, i) { return turnView(t, i); })));
+    });
+    if (sc.next) box.appendChild(h("p", { class: "muted" }, "Next: ", h("code", { text: sc.next })));
+    return box;
+  }
+
+  function testDetail(test, transcripts, runId) {
     var box = h("div", { class: "card test", "data-test": test.name },
       h("div", { class: "row" }, h("b", { class: "grow", text: test.name }),
         test.flaky ? pill("flaky", "warn") : null,
@@ -298,7 +347,7 @@
           f.reason ? h("p", { class: "muted", text: f.reason }) : null);
       })));
     }
-    if (test.divergence) box.appendChild(divergenceView(test, transcripts));
+    if (test.divergence) box.appendChild(divergenceView(test, transcripts, runId));
     if ((test.triage || []).length) {
       box.appendChild(h("ul", { class: "plain triage" }, test.triage.map(function (t) {
         return h("li", { class: "row" }, pill(t.kind === "test" ? "fix the test" : "fix the agent", t.kind === "test" ? "info" : "warn"),
@@ -340,7 +389,7 @@
     box.appendChild(rateTable(run, tests));
     box.appendChild(h("h2", { text: "Tests" }));
     var transcripts = extra && extra.transcript && !Array.isArray(extra.transcript) ? extra.transcript : null;
-    tests.forEach(function (t) { box.appendChild(testDetail(t, transcripts)); });
+    tests.forEach(function (t) { box.appendChild(testDetail(t, transcripts, run.run_id)); });
     if (run.next_call) box.appendChild(h("p", { class: "muted" }, "Next: ", h("code", { text: run.next_call })));
     return box;
   }
@@ -357,6 +406,7 @@
     var sc = result && (result.structuredContent || result.structured_content);
     try {
       if (sc && sc.run_id && Array.isArray(sc.tests)) root.appendChild(testRunView(sc, extra));
+      else if (sc && sc.run_id && sc.detail === "transcript") root.appendChild(testTranscriptView(sc));
       else if (sc && sc.simulation_id) root.appendChild(simulationView(sc, extra));
       else {
         root.appendChild(h("div", { class: result && result.isError ? "banner bad" : "card" },
