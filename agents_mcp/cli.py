@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the whole product end to end, offline")
     demo.add_argument("--turn-delay", type=float, default=0.15, help="sandbox pacing per turn")
+    report = sub.add_parser("report", help="write the HTML report of a stored simulation")
+    report.add_argument("id", help="simulation id (sim_...)")
+    report.add_argument("--html", type=Path, required=True, help="where to write the report")
+    report.add_argument("--config", type=Path, help="TOML settings file (environment wins)")
     return parser
 
 
@@ -75,10 +79,20 @@ def main(argv: list[str] | None = None) -> None:
     from agents_mcp.settings import SettingsError, load_settings
 
     try:
-        settings = load_settings(args.config, log_level=args.log_level)
+        settings = load_settings(args.config, log_level=getattr(args, "log_level", None))
     except SettingsError as exc:
         print(f"agents-mcp: {exc}", file=sys.stderr)
         sys.exit(2)
+    if command == "report":
+        from agents_mcp.report.stored import ReportError, write_report
+
+        try:
+            path = write_report(args.id, args.html, data_dir=settings.simulation_data_dir)
+        except ReportError as exc:
+            print(f"agents-mcp: {exc}", file=sys.stderr)
+            sys.exit(2)
+        print(f"report written to {path}")
+        return
     if args.transport == "http":
         from agents_mcp.http_app import run_http
 

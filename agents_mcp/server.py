@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 from mcp.server import MCPServer
+from mcp.server.extension import Extension
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.request_state import RequestStateSecurity
 from mcp.types import CallToolResult, InputRequiredResult, Tool
@@ -188,6 +189,17 @@ def _lifespan(settings: Settings) -> Callable[[Any], Any]:
 # --- build -----------------------------------------------------------------------------------
 
 
+def _extensions(enabled: frozenset[str]) -> list[Extension]:
+    """The MCP Apps viewer (resource + capability) when an enabled tool is shown in it."""
+    from agents_mcp.report import VIEWER_URI, viewer_extension
+
+    for tool in registry.all_tools():
+        ui = (tool.meta or {}).get("ui")
+        if tool.name in enabled and isinstance(ui, dict) and ui.get("resourceUri") == VIEWER_URI:
+            return [viewer_extension()]
+    return []
+
+
 def build_server(
     settings: Settings,
     *,
@@ -219,6 +231,7 @@ def build_server(
         lifespan=_lifespan(effective),
         log_level=effective.log_level,
         request_state_security=request_state_security,
+        extensions=_extensions(enabled),
     )
     registry.register(mcp, enabled)
     return mcp

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents_mcp.api import errors as api_errors
 from agents_mcp.api import validate_agent_id
 from agents_mcp.logs import redact
+from agents_mcp.report import VIEWER_META
 from agents_mcp.simulations import (
     Progress,
     SimulationBusyError,
@@ -280,6 +281,7 @@ TOOLS: tuple[ToolDefinition, ...] = (
             open_world_hint=True,
         ),
         output=SimulationResult,
+        meta=VIEWER_META,
         instructions=(
             "simulate_conversation runs a simulated caller against an agent and returns a compact "
             "summary (outcome, failed criteria with reasons, tool errors) and a simulation_id."
@@ -302,6 +304,7 @@ TOOLS: tuple[ToolDefinition, ...] = (
         # reads this server's store (and waits): no side effect, no request to the API
         annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
         output=SimulationResult,
+        meta=VIEWER_META,
         instructions=(
             "get_simulation(simulation_id) keeps waiting for a running simulation or shows more: "
             "detail='summary' (default), 'transcript' or 'full', paged."

@@ -1,0 +1,260 @@
+"""The MCP App viewer in a real headless Chromium, with the test playing the host.
+
+The server is real (stdio subprocess, sandbox over loopback HTTP): the tools carry
+`_meta.ui.resourceUri`, the viewer is read with resources/read, and the host page hands the view
+a real simulate_conversation result; the view then loads the transcript with tools/call
+get_simulation through the host, which forwards it to the real server. A test run is handed over
+from the contract fixture (run_tests does not exist on this branch). Screenshots:
+test-artifacts/viewer/.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apps_host import HOST_HTML, setup
+from browser import (
+    THEMES,
+    VIEWPORTS,
+    chromium,
+    keep_image,
+    luminance,
+    new_page,
+    require_browser,
+    screenshot,
+)
+from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
+from mcp_fixture import sandbox_env, stdio_server, text_of
+
+from agents_mcp.report import VIEWER_URI, viewer_html
+from agents_mcp.simulations.summary import condense_turn, parse_turns
+
+pytestmark = pytest.mark.anyio
+
+DATA = Path(__file__).parent / "data"
+ARGS = {
+    "agent_id": "agent_demo_support",
+    "user_prompt": "A caller whose boots arrived damaged [turns=12]",
+    "criteria": [
+        {"id": "asked_order_number", "goal": "The agent asks for the order number first"},
+        {
+            "id": "offers_callback",
+            "name": "Offers a callback",
+            "goal": "The agent offers a callback",
+        },
+    ],
+    "tool_mocks": {"lookup_order": {"return": "Order service timed out (503)", "is_error": True}},
+}
+
+
+def wire(result: Any) -> dict[str, Any]:
+    """A CallToolResult as the host receives it on the wire (camelCase)."""
+    return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+async def show(browser: Any, host_setup: dict[str, Any], *, theme: str, width: int, call: Any):
+    page, log = await new_page(browser, theme=theme, width=width)
+    await page.expose_function("mcpCallTool", call)
+    await page.set_content(HOST_HTML)
+    await page.evaluate("(s) => window.startView(s)", host_setup)
+    frame = page.frame_locator("#view")
+    await frame.locator("body[data-state=ready]").wait_for(timeout=10_000)
+    return page, frame, log
+
+
+async def fitted(page: Any, frame: Any) -> None:
+    """Wait until the host has sized the iframe to the view's content (from size-changed)."""
+    height = await frame.locator("html").evaluate("e => e.scrollHeight")
+    await page.wait_for_function(
+        "h => document.getElementById('view').offsetHeight >= h", arg=height, timeout=5_000
+    )
+
+
+async def test_tools_name_the_viewer_and_the_server_serves_it(sandbox: Any, tmp_path: Path) -> None:
+    async with stdio_server(sandbox_env(sandbox, tmp_path), log_dir=tmp_path) as (client, _):
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        resources = (await client.list_resources()).resources
+        read = await client.read_resource(VIEWER_URI)
+        extensions = client.server_capabilities.extensions or {}
+    for name in ("simulate_conversation", "get_simulation"):
+        assert tools[name].meta == {"ui": {"resourceUri": VIEWER_URI}}, name
+    assert tools["delete_agent"].meta is None
+    assert [(str(r.uri), r.mime_type) for r in resources if str(r.uri) == VIEWER_URI] == [
+        (VIEWER_URI, APP_MIME_TYPE)
+    ]
+    assert read.contents[0].mime_type == APP_MIME_TYPE
+    assert read.contents[0].text == viewer_html()
+    assert EXTENSION_ID in extensions
+
+
+async def test_viewer_shows_a_real_simulation_and_loads_its_transcript_through_the_host(
+    fresh_sandbox: Any, tmp_path: Path
+) -> None:
+    require_browser()
+    async with stdio_server(sandbox_env(fresh_sandbox, tmp_path), log_dir=tmp_path) as (client, _):
+        html = (await client.read_resource(VIEWER_URI)).contents[0].text
+        result = await client.call_tool("simulate_conversation", ARGS)
+        assert not result.is_error, text_of(result)
+        summary = result.structured_content
+        calls: list[tuple[str, dict[str, Any]]] = []
+
+        async def call_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+            calls.append((name, arguments))
+            return wire(await client.call_tool(name, arguments))
+
+        async with chromium() as browser:
+            for theme in THEMES:
+                for size, width in VIEWPORTS.items():
+                    calls.clear()
+                    host = setup(html, wire(result), theme=theme, arguments=ARGS)
+                    page, frame, log = await show(
+                        browser, host, theme=theme, width=width, call=call_tool
+                    )
+                    timeline = frame.locator(".transcript .timeline")
+                    await timeline.wait_for(timeout=20_000)
+                    await fitted(page, frame)  # the view reported its grown size
+                    shot = await screenshot(page, "viewer", f"simulation-{theme}-{size}")
+                    if (theme, size) == ("light", "wide"):
+                        keep_image(shot, "viewer-simulation.png")
+                    assert log.errors == [], log.errors  # includes CSP violations
+                    assert log.requests == []  # the view fetched nothing
+
+                    # the handshake, in order, and the transcript fetched through the host
+                    sent = await page.evaluate("window.hostLog")
+                    methods = [m.get("method") for m in sent]
+                    assert methods[:2] == ["ui/initialize", "ui/notifications/initialized"]
+                    assert sent[0]["params"]["protocolVersion"] == "2026-01-26"
+                    sid = summary["simulation_id"]
+                    first = (
+                        "get_simulation",
+                        {"simulation_id": sid, "detail": "transcript", "page": 1},
+                    )
+                    assert calls[0] == first
+                    assert "ui/notifications/size-changed" in methods
+
+                    # what a person sees: outcome, verdicts, every turn, the failed tool marked
+                    header = await frame.locator(".simulation .meta").inner_text()
+                    assert f"outcome: {summary['outcome']}" in header
+                    for crit in summary["criteria"]:
+                        item = frame.locator(f'.criteria li[data-criterion="{crit["id"]}"]')
+                        word = {"success": "passed", "failure": "failed"}[crit["result"]]
+                        assert word in await item.inner_text()
+                    assert await timeline.locator(".turn").count() == summary["turns"]["total"]
+                    for err in summary["tools"]["errors"]:
+                        turn = timeline.locator(f'.turn[data-turn="{err["turn"]}"]')
+                        assert "failed" in (await turn.get_attribute("class") or "")
+                        marked = await turn.locator(".tool.result.bad").inner_text()
+                        assert f"FAILED {err['tool']}" in marked
+
+                    # the host's theme: its theme variables and light/dark choice are applied
+                    bg = await frame.locator("body").evaluate(
+                        "b => getComputedStyle(b).backgroundColor"
+                    )
+                    expected = "rgb(31, 30, 29)" if theme == "dark" else "rgb(253, 252, 249)"
+                    assert bg == expected
+                    await page.close()
+
+            # a host that cannot call tools: key turns and the exact call, no request made
+            calls.clear()
+            host = setup(html, wire(result), theme="light", server_tools=False)
+            page, frame, _ = await show(browser, host, theme="light", width=700, call=call_tool)
+            transcript = await frame.locator(".transcript").inner_text()
+            assert 'detail="transcript"' in transcript and calls == []
+            await page.close()
+
+            # a transcript page handed over as the result is rendered as it is
+            page_result = await client.call_tool(
+                "get_simulation",
+                {"simulation_id": summary["simulation_id"], "detail": "transcript"},
+            )
+            host = setup(html, wire(page_result), theme="dark")
+            page, frame, _ = await show(browser, host, theme="dark", width=700, call=call_tool)
+            turns = frame.locator(".transcript .timeline .turn")
+            assert await turns.count() == len(page_result.structured_content["turns"])
+            assert calls == []
+            await page.close()
+
+
+def transcript_page(name: str) -> dict[str, Any]:
+    """get_test_results(detail="transcript", test=NAME) as the suites branch shapes it: every
+    run's turns condensed by the same code as a simulation's (run_tests is not on this branch;
+    the lead points this test at the real tool when it is)."""
+    runs = json.loads((DATA / "test_run_transcripts.json").read_text(encoding="utf-8"))[name]
+    turns = [
+        {"run": int(run), **condense_turn(i, turn)}
+        for run, raw in runs.items()
+        for i, turn in enumerate(parse_turns(raw))
+    ]
+    structured = {
+        "run_id": "run_3f2a9c41d07e",
+        "status": "done",
+        "detail": "transcript",
+        "test": name,
+        "page": 1,
+        "pages": 1,
+        "turns": turns,
+    }
+    return {"content": [{"type": "text", "text": name}], "structuredContent": structured}
+
+
+async def test_viewer_shows_a_test_run_in_the_host_theme() -> None:
+    require_browser()
+    payload = json.loads((DATA / "test_run_payload.json").read_text(encoding="utf-8"))
+    text = [{"type": "text", "text": "run_3f2a9c41d07e done"}]
+    result = {"content": text, "structuredContent": payload}
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    async def call_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        calls.append((name, arguments))
+        return transcript_page(arguments["test"])
+
+    async with chromium() as browser:
+        for theme in THEMES:
+            for size, width in VIEWPORTS.items():
+                calls.clear()
+                host = setup(viewer_html(), result, theme=theme)
+                page, frame, log = await show(
+                    browser, host, theme=theme, width=width, call=call_tool
+                )
+                card = frame.locator('.card.test[data-test="refund for damaged order"]')
+                failing_side = card.locator(".divergence .side.fail")
+                # the flaky test's runs are fetched through the host and shown side by side
+                await failing_side.get_by_text("want my money back").wait_for(timeout=10_000)
+                await fitted(page, frame)
+                await screenshot(page, "viewer", f"test-run-{theme}-{size}")
+                assert calls == [
+                    (
+                        "get_test_results",
+                        {
+                            "run_id": "run_3f2a9c41d07e",
+                            "detail": "transcript",
+                            "test": "refund for damaged order",
+                            "page": 1,
+                        },
+                    )
+                ]
+                assert log.errors == [] and log.requests == []
+                first = frame.locator("table.rates tbody tr").first
+                assert await first.get_attribute("data-test") == payload["regressions"][0]
+                flaky = frame.locator('table.rates tr[data-test="refund for damaged order"]')
+                assert "flaky" in await flaky.inner_text()
+                assert "2/3" in await flaky.inner_text()
+                assert "Agent offers a refund" in await card.locator(".cond.failing").inner_text()
+                assert "part at turn 4" in await card.locator(".divergence").inner_text()
+                divergent = await card.locator(".side.pass .divergent").inner_text()
+                assert "#4" in divergent and "full refund" in divergent
+                body = frame.locator("body")
+                bg = await body.evaluate("b => getComputedStyle(b).backgroundColor")
+                assert (luminance(bg) < 0.3) if theme == "dark" else (luminance(bg) > 0.8)
+                await page.close()
+
+        # a transcript result handed over as it is: one timeline per run
+        host = setup(viewer_html(), transcript_page("refund for damaged order"), theme="light")
+        page, frame, log = await show(browser, host, theme="light", width=700, call=call_tool)
+        assert await frame.locator(".timeline[data-run]").count() == 2
+        run2 = await frame.locator('.timeline[data-run="2"]').inner_text()
+        assert "returns team" in run2 and log.errors == []
+        await page.close()
