@@ -191,13 +191,19 @@ def analysis_of(run: TestRun, criteria: list[dict[str, str]]) -> tuple[dict[str,
             "they were matched in order."
         )
     guessed = 0
+    wording = [guess_verdict(m) for m in messages]
+    # in a merged failure, a message that does not read as a failure most likely passed when
+    # another message does read as one
+    some_failed = "failure" in wording
     for index, criterion in enumerate(criteria):
         why = messages[index] if index < len(messages) else ""
         entry: dict[str, Any] = {"criteria_id": criterion["id"], "rationale": why}
         if overall == "success" or (overall == "failure" and len(criteria) == 1):
             entry["result"] = overall  # a merged pass means each passed
         elif overall == "failure":
-            verdict = guess_verdict(why) if why else None
+            verdict = wording[index] if index < len(wording) else None
+            if verdict is None and why and some_failed:
+                verdict = "success"
             entry["result"] = verdict or "unknown"
             entry["guessed"] = True
             guessed += 1
