@@ -147,14 +147,25 @@ def build_test_body(
     return PreparedTest(checked, ours)
 
 
-async def prepare(api: AgentsAPI, record_id: str, request: Mapping[str, Any]) -> PreparedTest:
-    """The test body for a simulate body, tool names resolved to ids (one list_tools call when
-    tools are mocked). Raises RequestBuildError (nothing created) or an APIError."""
+async def prepare(api: AgentsAPI, agent_id: str, request: Mapping[str, Any]) -> PreparedTest:
+    """The test body for a simulate body, mocked tool names resolved to the ids of the agent's
+    tools (list_tools, only when tools are mocked). Raises RequestBuildError (nothing created)
+    or an APIError."""
     tool_ids: dict[str, str] = {}
     if mocked_tool_names(request):
-        for tool in await api.list_tools():
-            tool_ids.setdefault(tool.name, tool.id)
-    return build_test_body(request, name=f"agents-mcp {record_id} (temporary)", tool_ids=tool_ids)
+        ids_by_name: dict[str, set[str]] = {}
+        for tool in await api.list_tools(used_by_agent_id=agent_id):
+            ids_by_name.setdefault(tool.name, set()).add(tool.id)
+        ambiguous = [
+            f"tool_mocks.{_clip(name, 60)}: {len(ids_by_name[name])} tools of agent "
+            f"{agent_id} have this name; the agent-testing API needs exactly one"
+            for name in mocked_tool_names(request)
+            if len(ids_by_name.get(name, ())) > 1
+        ]
+        if ambiguous:
+            raise RequestBuildError(ambiguous)
+        tool_ids = {name: next(iter(ids)) for name, ids in ids_by_name.items()}
+    return build_test_body(request, name=f"agents-mcp {agent_id} (temporary)", tool_ids=tool_ids)
 
 
 # --- criteria verdicts from the rationale ---------------------------------------------------------
