@@ -144,7 +144,7 @@ def test_a_merged_failure_is_split_by_wording_and_marked_guessed() -> None:
     results = analysis["evaluation_criteria_results"]
     assert results["apology"]["result"] == "success" and results["apology"]["guessed"]
     assert results["callback"]["result"] == "failure"
-    assert any("guessed" in n for n in notes)
+    assert any("Guessed" in n for n in notes)
 
 
 def test_a_single_criterion_failure_is_certain() -> None:

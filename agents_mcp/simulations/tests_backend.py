@@ -198,8 +198,7 @@ def analysis_of(run: TestRun, criteria: list[dict[str, str]]) -> tuple[dict[str,
     results: dict[str, dict[str, Any]] = {}
     if messages and len(messages) != len(criteria):
         notes.append(
-            f"The run gave {len(messages)} rationale messages for {len(criteria)} criteria; "
-            "they were matched in order."
+            f"{len(messages)} rationale messages for {len(criteria)} criteria, matched in order."
         )
     guessed = 0
     wording = [guess_verdict(m) for m in messages]
@@ -222,10 +221,7 @@ def analysis_of(run: TestRun, criteria: list[dict[str, str]]) -> tuple[dict[str,
             entry["result"] = "unknown"
         results[criterion["id"]] = entry
     if guessed:
-        notes.append(
-            "The API gives one merged verdict: which criteria failed was read from the wording "
-            "of the rationale messages, matched to the criteria in order (marked guessed)."
-        )
+        notes.append("Guessed verdicts: read from the rationale wording (one merged verdict).")
     analysis = {
         "call_successful": overall,
         "transcript_summary": (rationale.summary or "") if rationale is not None else "",
