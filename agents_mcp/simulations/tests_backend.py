@@ -303,7 +303,7 @@ async def resume_tests_job(
             invocation = await api.get_invocation(invocation.id)
             fill_record(record, invocation)
             counts = ", ".join(f"{n} {s}" for s, n in invocation.counts().items()) or "no runs"
-            await on_poll(f"test run {counts}, {time.monotonic() - started:.0f} s elapsed")
+            await on_poll(f"test run {counts}, {time.monotonic() - started:.1f} s elapsed")
         fill_record(record, invocation)
     finally:
         with anyio.move_on_after(CLEANUP_SECONDS, shield=True):
