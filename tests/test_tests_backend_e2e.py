@@ -158,49 +158,38 @@ async def test_cancel_cancels_upstream_and_deletes_the_test(
     assert remaining_tests(fresh_sandbox) == []
 
 
-async def test_a_422_on_create_is_a_tool_error_with_the_field_and_runs_nothing(
+async def test_argument_problems_and_mocks_on_the_tests_backend(
     fresh_sandbox: Any, tmp_path: Path
 ) -> None:
+    """One server for three calls: an unknown tool name (tool error, nothing created), a 422 on
+    create (the API's field, nothing run), and a mocked tool (mocked by its id)."""
     env = env_for(fresh_sandbox, tmp_path, AGENTS_MCP_SIMULATION_BACKEND="tests")
     async with stdio_server(env, log_dir=tmp_path) as (client, _):
-        args = {"agent_id": AGENT, "user_prompt": "Refund", "max_turns": 60}
-        result = await client.call_tool("simulate_conversation", args)
-    assert result.is_error
-    assert "simulation_max_turns" in text_of(result)
-    assert not [r for r in fresh_sandbox.requests() if r["path"].endswith("/run-tests")]
-    assert remaining_tests(fresh_sandbox) == []
+        unknown = await client.call_tool(
+            "simulate_conversation",
+            {"agent_id": AGENT, "user_prompt": "Refund", "tool_mocks": {"lookup_ordr": {}}},
+        )
+        assert unknown.is_error
+        text = text_of(unknown)
+        assert "tool_mocks.lookup_ordr" in text and "lookup_order" in text  # the known names
+        assert "nothing was started" in text
+        assert [r for r in fresh_sandbox.requests() if r["method"] != "GET"] == []
 
+        refused = await client.call_tool(
+            "simulate_conversation", {"agent_id": AGENT, "user_prompt": "Refund", "max_turns": 60}
+        )
+        assert refused.is_error and "simulation_max_turns" in text_of(refused)
+        assert not [r for r in fresh_sandbox.requests() if r["path"].endswith("/run-tests")]
 
-async def test_an_unknown_tool_name_is_a_tool_error_and_nothing_is_created(
-    fresh_sandbox: Any, tmp_path: Path
-) -> None:
-    env = env_for(fresh_sandbox, tmp_path, AGENTS_MCP_SIMULATION_BACKEND="tests")
-    async with stdio_server(env, log_dir=tmp_path) as (client, _):
-        args = {
-            "agent_id": AGENT,
-            "user_prompt": "Refund",
-            "tool_mocks": {"lookup_ordr": {"return": "x"}},
-        }
-        result = await client.call_tool("simulate_conversation", args)
-    assert result.is_error
-    text = text_of(result)
-    assert "tool_mocks.lookup_ordr" in text and "lookup_order" in text  # names the known ones
-    assert "nothing was started" in text
-    writes = [r for r in fresh_sandbox.requests() if r["method"] != "GET"]
-    assert writes == []  # no test created, nothing run
-    assert remaining_tests(fresh_sandbox) == []
-
-
-async def test_a_mocked_tool_is_mocked_by_its_id(fresh_sandbox: Any, tmp_path: Path) -> None:
-    env = env_for(fresh_sandbox, tmp_path, AGENTS_MCP_SIMULATION_BACKEND="tests")
-    async with stdio_server(env, log_dir=tmp_path) as (client, _):
-        args = {
-            "agent_id": AGENT,
-            "user_prompt": "Where is my order NW-1234 [turns=8]",
-            "tool_mocks": {"lookup_order": {"return": "Order service down", "is_error": True}},
-        }
-        result = await client.call_tool("simulate_conversation", args)
-    assert not result.is_error, text_of(result)
-    errors = result.structured_content["tools"]["errors"]
-    assert errors[0]["tool"] == "lookup_order" and "Order service down" in errors[0]["error"]
+        mocked = await client.call_tool(
+            "simulate_conversation",
+            {
+                "agent_id": AGENT,
+                "user_prompt": "Where is my order NW-1234 [turns=8]",
+                "tool_mocks": {"lookup_order": {"return": "Order service down", "is_error": True}},
+            },
+        )
+        assert not mocked.is_error, text_of(mocked)
+        errors = mocked.structured_content["tools"]["errors"]
+        assert errors[0]["tool"] == "lookup_order" and "Order service down" in errors[0]["error"]
     assert remaining_tests(fresh_sandbox) == []

@@ -218,3 +218,36 @@ def test_a_20_turn_tests_record_summarises_within_budget() -> None:
     assert s["tools"]["errors"][0]["tool"] == "lookup_order"
     assert s["turns"]["total"] == 20
     assert "agent-testing API" in view.text and "FAILURE (guessed)" in view.text
+
+
+def test_a_store_of_the_first_schema_gains_the_new_columns(tmp_path) -> None:
+    import sqlite3
+
+    from agents_mcp.simulations.store import FILENAME, SimulationStore
+
+    old = sqlite3.connect(tmp_path / FILENAME)
+    old.executescript(
+        """CREATE TABLE simulations (simulation_id TEXT PRIMARY KEY, agent_id TEXT NOT NULL,
+        status TEXT NOT NULL, created_at REAL NOT NULL, started_at REAL, finished_at REAL,
+        request TEXT NOT NULL, turns TEXT NOT NULL, analysis TEXT, error TEXT, error_type TEXT,
+        frames INTEGER NOT NULL DEFAULT 0, owner TEXT NOT NULL);
+        INSERT INTO simulations VALUES ('sim_00000000000000aa', 'agent_x', 'done', 1.0, NULL,
+        NULL, '{}', '[]', NULL, NULL, NULL, 0, 'elsewhere:1');"""
+    )
+    old.close()
+    store = SimulationStore(tmp_path).open()
+    try:
+        assert store.get("sim_00000000000000aa").backend == "stream"  # the old rows
+        record = SimulationRecord(
+            simulation_id="sim_00000000000000bb",
+            agent_id="agent_x",
+            request={},
+            created_at=2.0,
+            backend="tests",
+            upstream={"test_id": "t1", "invocation_id": "i1"},
+        )
+        store.save(record)
+        again = store.get("sim_00000000000000bb")
+        assert again.backend == "tests" and again.upstream == record.upstream
+    finally:
+        store.close()
