@@ -90,7 +90,7 @@ def test_an_unknown_tool_name_is_named_and_nothing_is_built() -> None:
     with pytest.raises(RequestBuildError) as info:
         build_test_body(request, name="tmp", tool_ids=TOOLS)
     text = str(info.value)
-    assert "tool_mocks.lookup_ordr" in text and "no tool of this workspace" in text
+    assert "tool_mocks.lookup_ordr" in text and "the agent has no tool of this name" in text
     assert "lookup_order" in text  # the names that do exist
 
 

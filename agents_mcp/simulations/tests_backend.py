@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from agents_mcp.api.errors import APIError, UpstreamError
+from agents_mcp.api.errors import APIError, FieldError, RequestValidationError, UpstreamError
 from agents_mcp.simulations.record import SimulationRecord
 from agents_mcp.simulations.request import RequestBuildError
 
@@ -107,8 +107,8 @@ def build_test_body(
             if tool_id is None:
                 known = ", ".join(sorted(tool_ids)[:20]) or "none"
                 problems.append(
-                    f"tool_mocks.{_clip(tool, 60)}: no tool of this workspace has this name "
-                    f"(the agent-testing API mocks tools by id; tools: {_clip(known, 300)})"
+                    f"tool_mocks.{_clip(tool, 60)}: the agent has no tool of this name "
+                    f"(the agent-testing API mocks tools by id; its tools: {_clip(known, 300)})"
                 )
                 continue
             ids.append(tool_id)
@@ -166,6 +166,25 @@ async def prepare(api: AgentsAPI, agent_id: str, request: Mapping[str, Any]) -> 
             raise RequestBuildError(ambiguous)
         tool_ids = {name: next(iter(ids)) for name, ids in ids_by_name.items()}
     return build_test_body(request, name=f"agents-mcp {agent_id} (temporary)", tool_ids=tool_ids)
+
+
+# test-body fields -> the simulate_conversation arguments they come from
+_ARGUMENTS = {
+    "simulation_scenario": "user_prompt",
+    "simulated_user_model": "user_llm",
+    "success_conditions": "criteria",
+    "simulation_max_turns": "max_turns",
+    "dynamic_variables": "dynamic_variables",
+    "chat_history": "first_message / advanced.partial_conversation_history",
+    "tool_mock_config": "tool_mocks",
+    "tool_mock_overrides": "tool_mocks",
+}
+
+
+def argument_of(location: str) -> str:
+    """A test-body field as the caller knows it: "max_turns (simulation_max_turns)"."""
+    argument = _ARGUMENTS.get(location.split(".")[0])
+    return f"{argument} ({location})" if argument else location
 
 
 # --- criteria verdicts from the rationale ---------------------------------------------------------
@@ -261,7 +280,11 @@ async def run_tests_job(
 ) -> None:
     """Create the test, run it, poll it to the end, fill the record; always clean up."""
     record.upstream["criteria"] = prepared.criteria
-    record.upstream["test_id"] = await api.create_test(prepared.body)
+    try:
+        record.upstream["test_id"] = await api.create_test(prepared.body)
+    except RequestValidationError as exc:  # name the fields as the caller wrote them
+        exc.errors = [FieldError(argument_of(e.location), e.reason) for e in exc.errors]
+        raise
     save(record)  # a replica (or a crash report) knows which test to clean up
     await resume_tests_job(
         api, record, poll_seconds=poll_seconds, max_seconds=max_seconds, on_poll=on_poll, save=save
