@@ -146,7 +146,7 @@ async def test_cancel_cancels_upstream_and_deletes_the_test(
         args = {"agent_id": AGENT, "user_prompt": "Refund [turns=6]", "wait_seconds": 0.3}
         first = await client.call_tool("simulate_conversation", args)
         sid = first.structured_content["simulation_id"]
-        stopped = await client.call_tool("get_simulation", {"simulation_id": sid, "cancel": True})
+        stopped = await client.call_tool("cancel_simulation", {"simulation_id": sid})
         assert stopped.structured_content["status"] == "cancelled", text_of(stopped)
         doc = await document(client, sid)
     invocation_id = doc["upstream"]["invocation_id"]
