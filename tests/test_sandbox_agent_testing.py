@@ -60,6 +60,11 @@ def _wait(client: ElevenLabs, invocation_id: str, timeout: float = 10.0):
     return client.conversational_ai.tests.invocations.get(invocation_id)
 
 
+def _own(tests: list[Any]) -> list[str]:
+    """The ids of listed tests, without the demo tests the sandbox starts with."""
+    return [t.id for t in tests if not t.id.startswith("test_demo_")]
+
+
 def _tool_ids(client: ElevenLabs, agent_id: str = SUPPORT) -> dict[str, str]:
     agent = client.conversational_ai.agents.get(agent_id)
     names = [t.name for t in agent.conversation_config.agent.prompt.tools if t.type != "system"]
@@ -82,8 +87,10 @@ def test_test_crud_and_listing(client, fresh_sandbox):
     page = tests.list(page_size=1)
     assert isinstance(page, GetTestsPageResponseModel) and page.has_more and page.next_cursor
     rest = tests.list(page_size=100, cursor=page.next_cursor)
-    assert [t.id for t in page.tests + rest.tests] == [second.id, first.id]  # newest first
-    assert [t.id for t in tests.list(search="REFUND").tests] == [first.id]
+    ids = [t.id for t in page.tests + rest.tests]
+    assert ids[:2] == [second.id, first.id]  # newest first, then the demo tests
+    assert ids[2:] and all(i.startswith("test_demo_") for i in ids[2:])
+    assert [t.id for t in tests.list(search="HAPPY path").tests] == [first.id]
     assert [t.id for t in tests.list(types=["llm"]).tests] == [second.id]
     GetTestsPageResponseModel.model_validate(
         _raw(fresh_sandbox, "GET", "/v1/convai/agent-testing").json()
@@ -100,7 +107,7 @@ def test_test_crud_and_listing(client, fresh_sandbox):
         tests.get(second.id)
     assert missing.value.status_code == 404
     assert missing.value.body["detail"]["status"] == "test_not_found"
-    assert [t.id for t in tests.list().tests] == [first.id]
+    assert _own(tests.list().tests) == [first.id]
 
 
 def test_bad_test_bodies_are_422_naming_the_field(client, fresh_sandbox):
@@ -124,7 +131,7 @@ def test_bad_test_bodies_are_422_naming_the_field(client, fresh_sandbox):
         "query",
         "page_size",
     ]
-    assert client.conversational_ai.tests.list().tests == []  # nothing was stored
+    assert _own(client.conversational_ai.tests.list().tests) == []  # nothing was stored
 
 
 # --- run-tests and invocations ---------------------------------------------------------------
@@ -333,6 +340,26 @@ def test_unknown_ids_give_upstream_errors(client, fresh_sandbox):
             SUPPORT, tests=[{"test_id": test.id}], branch_id="agtbrch_none"
         )
     assert branch.value.status_code == 404
+
+
+def test_demo_agents_carry_attached_tests_with_known_outcomes(client, fresh_sandbox):
+    agent = client.conversational_ai.agents.get(SUPPORT)
+    attached = [t.test_id for t in agent.platform_settings.testing.attached_tests]
+    assert len(attached) == 5
+    body = {"tests": [{"test_id": t} for t in attached], "repeat_count": 4}
+    inv = _raw(fresh_sandbox, "POST", f"/v1/convai/agents/{SUPPORT}/run-tests", json=body).json()
+    done = _wait(client, inv["id"])
+    by_test: dict[str, list[str]] = {}
+    for run in done.test_runs:
+        by_test.setdefault(run.test_id, []).append(run.status)
+    assert by_test["test_demo_refund_torn_jacket"] == ["passed"] * 4
+    assert by_test["test_demo_late_parcel_discount"] == ["failed"] * 4  # [requires: ...]
+    assert set(by_test["test_demo_delivery_date_flaky"]) == {"passed", "failed"}
+    assert by_test["test_demo_lookup_mock_mismatch"] == ["failed"] * 4  # no mock matched
+    assert by_test["test_demo_long_call_turn_limit"] == ["failed"] * 4
+    titles = {g.test_id: [b.title for b in g.buckets] for g in done.result_groups}
+    assert titles["test_demo_long_call_turn_limit"] == ["Failed: turn limit reached"]
+    assert titles["test_demo_late_parcel_discount"] == ["Failed: condition 2"]
 
 
 # --- PATCH, list, tools ----------------------------------------------------------------------

@@ -30,6 +30,7 @@ from agents_mcp.sandbox.state import (
     SandboxState,
     demo_agent_files,
     load_demo_agents,
+    load_demo_tests,
     resolve_api_key,
 )
 from agents_mcp.sandbox.store import AgentStore
@@ -169,10 +170,13 @@ def create_app(
             "max_concurrent": int(max_concurrent),
             "run_delay": float(run_delay),
             "legacy_simulate": bool(legacy_simulate),
+            "load_demo": load_demo,
         },
         run_delay=float(run_delay),
         legacy_simulate=bool(legacy_simulate),
     )
+    if load_demo:
+        load_demo_tests(app.state.sandbox.tests)
     _install_log_filter()
     return app
 
