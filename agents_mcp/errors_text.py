@@ -297,8 +297,6 @@ def _stream_text(exc: StreamError) -> str:
             f"The simulation stream ended without an analysis after {exc.frames or 0} frames and "
             f"{exc.turns or 0} turns: the API stopped early."
         )
-    elif exc.kind == "broken":
-        text = f"The simulation stream broke: the connection broke ({exc.detail}){counts}."
     else:
         text = f"The simulation stream broke: {_sentence(exc.detail + counts)}"
     if exc.effect == "unknown":
@@ -311,8 +309,9 @@ def _upstream_text(exc: UpstreamError, op: Operation | None) -> str:
     if exc.kind == "connect":
         return (
             f"Could not connect to the ElevenLabs API at {exc.url} to {doing} ({exc.detail})"
-            f"{_tries(exc)}. Nothing was sent. Check the network, {exc.setting or 'the base URL'}"
-            f" and {RESIDENCY_VAR}."
+            f"{_tries(exc)}, so it could not answer. Nothing was sent. This is not caused by the "
+            f"arguments: retry in a minute; if it persists, check the network, "
+            f"{exc.setting or 'ELEVENLABS_BASE_URL'} and {RESIDENCY_VAR}."
         )
     if exc.kind == "redirect":
         return (
@@ -336,8 +335,9 @@ def _upstream_text(exc: UpstreamError, op: Operation | None) -> str:
             f"The API answered {doing} with an unexpected body ({exc.detail}): it went through, "
             "but its answer could not be read." + _after_failure(exc, op)
         )
-    return f"The ElevenLabs API failed to {doing} ({_said(exc)}{_rid(exc)})." + _after_failure(
-        exc, op
+    return (
+        f"The ElevenLabs API could not answer the request to {doing} ({_said(exc)}{_rid(exc)})."
+        + _after_failure(exc, op)
     )
 
 

@@ -77,7 +77,7 @@ STREAM = Operation("simulate_stream", "agent_abc", idempotent=False)
         (RateLimitedError("busy"), ["Rate limited", "Wait a few seconds"]),
         (
             UpstreamError("down", status=503, operation=LINK, effect="unknown", attempts=3),
-            ["failed to get the share link of agent agent_abc", "HTTP 503", "tried 3 times"],
+            ["could not answer the request to get the share link", "HTTP 503", "tried 3 times"],
         ),
         (
             EndpointGoneError("Gone", status=410, operation=LINK),

@@ -491,27 +491,29 @@ class AgentsAPI:
                 except TimeoutError:
                     if wait < self.stall_timeout:
                         problem = StreamError(
-                            "the simulation took too long",
+                            f"the simulation took longer than {self.simulation_timeout:g} s",
                             kind="timeout",
                             timeout=self.simulation_timeout,
                             setting="AGENTS_MCP_SIMULATION_TIMEOUT",
                         )
                     else:
                         problem = StreamError(
-                            "no bytes arrived",
+                            f"the stream stalled: no bytes for {self.stall_timeout:g} s",
                             kind="stall",
                             timeout=self.stall_timeout,
                             setting="AGENTS_MCP_STALL_TIMEOUT",
                         )
-                except httpx.TimeoutException as exc:  # the read timeout is the stall timeout
+                except httpx.TimeoutException:  # the read timeout is the stall timeout
                     problem = StreamError(
-                        type(exc).__name__,
+                        f"the stream stalled: no bytes for {self.stall_timeout:g} s",
                         kind="stall",
                         timeout=self.stall_timeout,
                         setting="AGENTS_MCP_STALL_TIMEOUT",
                     )
                 except httpx.TransportError as exc:
-                    problem = StreamError(type(exc).__name__, kind="broken")
+                    problem = StreamError(
+                        f"the connection broke ({type(exc).__name__})", kind="broken"
+                    )
                 if problem is not None:
                     if analysed:  # everything that matters arrived; the rest is not needed
                         return
@@ -536,7 +538,7 @@ class AgentsAPI:
                 raise _redacted(exc, self._secret()) from None
             if not analysed:
                 raise StreamError(
-                    "the stream ended early",
+                    "the stream ended without an analysis",
                     kind="no_analysis",
                     operation=op,
                     sent=True,

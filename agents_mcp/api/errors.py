@@ -268,3 +268,9 @@ class StreamError(APIError):
         self.frames = frames
         self.turns = turns
         self.timeout = timeout
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.frames is None:
+            return text
+        return f"{text} [after {self.frames} frames and {self.turns or 0} turns]"

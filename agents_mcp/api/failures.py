@@ -230,7 +230,7 @@ def error_for_transport(
     if kind == "timeout":
         if op.name == "simulate_stream":
             return StreamError(
-                exc_name,
+                f"the stream stalled: no answer for {timeout:g} s ({exc_name})",
                 kind="stall",
                 frames=0,
                 turns=0,
