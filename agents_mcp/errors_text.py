@@ -182,8 +182,10 @@ def _auth_text(exc: AuthenticationError, op: Operation | None) -> str:
     restart = "in the MCP server's environment and restart the server"
     code = (exc.code or "").lower()
     if code == "missing_api_key":
+        # the API's own words here name its header, not the setting: leave them out
+        status = f" (HTTP {exc.status})" if exc.status is not None else ""
         return (
-            f"No API key was sent, so the API refused to {_doing(op)} ({said}). Set {var} "
+            f"No API key was sent, so the API refused to {_doing(op)}{status}. Set {var} "
             f"{restart} (or api_key in its config file)."
         )
     if code == "invalid_api_key":
