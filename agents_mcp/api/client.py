@@ -460,6 +460,12 @@ class AgentsAPI:
             )
         return _redacted(error, self._secret())
 
+    def _mid_stream(self, exc: StreamError, op: Operation, frames: int, turns: int) -> StreamError:
+        """A stream failure with its facts: sent, may have taken effect, what arrived before."""
+        exc.operation, exc.sent, exc.effect = op, True, "unknown"
+        exc.frames, exc.turns = frames, turns
+        return _redacted(exc, self._secret())
+
     async def _frames(
         self, op: Operation, payload: dict[str, Any]
     ) -> AsyncIterator[SimulationFrame]:
@@ -488,7 +494,7 @@ class AgentsAPI:
                         chunk = await chunks.__anext__()
                 except StopAsyncIteration:
                     break
-                except TimeoutError:
+                except (TimeoutError, httpx.TimeoutException):  # httpx's read timeout: a stall
                     if wait < self.stall_timeout:
                         problem = StreamError(
                             f"the simulation took longer than {self.simulation_timeout:g} s",
@@ -503,13 +509,6 @@ class AgentsAPI:
                             timeout=self.stall_timeout,
                             setting="AGENTS_MCP_STALL_TIMEOUT",
                         )
-                except httpx.TimeoutException:  # the read timeout is the stall timeout
-                    problem = StreamError(
-                        f"the stream stalled: no bytes for {self.stall_timeout:g} s",
-                        kind="stall",
-                        timeout=self.stall_timeout,
-                        setting="AGENTS_MCP_STALL_TIMEOUT",
-                    )
                 except httpx.TransportError as exc:
                     problem = StreamError(
                         f"the connection broke ({type(exc).__name__})", kind="broken"
@@ -517,15 +516,11 @@ class AgentsAPI:
                 if problem is not None:
                     if analysed:  # everything that matters arrived; the rest is not needed
                         return
-                    problem.operation, problem.sent, problem.effect = op, True, "unknown"
-                    problem.frames, problem.turns = decoder.frames_decoded, turns
-                    raise _redacted(problem, self._secret())
+                    raise self._mid_stream(problem, op, decoder.frames_decoded, turns)
                 try:
                     frames = decoder.feed(chunk)
                 except StreamError as exc:  # its excerpt comes from the server: clean it
-                    exc.operation, exc.sent, exc.effect = op, True, "unknown"
-                    exc.frames, exc.turns = decoder.frames_decoded, turns
-                    raise _redacted(exc, self._secret()) from None
+                    raise self._mid_stream(exc, op, decoder.frames_decoded, turns) from None
                 for frame in frames:
                     turns += len(frame.simulated_conversation)
                     analysed = analysed or frame.analysis is not None
@@ -533,9 +528,7 @@ class AgentsAPI:
             try:
                 decoder.close()
             except StreamError as exc:
-                exc.operation, exc.sent, exc.effect = op, True, "unknown"
-                exc.frames, exc.turns = decoder.frames_decoded, turns
-                raise _redacted(exc, self._secret()) from None
+                raise self._mid_stream(exc, op, decoder.frames_decoded, turns) from None
             if not analysed:
                 raise StreamError(
                     "the stream ended without an analysis",
