@@ -24,6 +24,7 @@ from mcp.types import CallToolResult, InputRequiredResult, Tool
 from pydantic import SecretStr, ValidationError
 
 from agents_mcp import __version__
+from agents_mcp.errors import ConfigError
 from agents_mcp.logs import register_secret, setup_logging
 from agents_mcp.settings import Settings
 from agents_mcp.state import AppState
@@ -33,10 +34,6 @@ from agents_mcp.tools.errors import invalid_arguments
 logger = logging.getLogger("agents_mcp.server")
 
 SERVER_NAME = "agents-mcp"
-
-
-class ConfigError(ValueError):
-    """The settings ask for something the server cannot offer; the message says what to change."""
 
 
 # --- which tools ---------------------------------------------------------------------------------
@@ -56,7 +53,8 @@ def enabled_tools(settings: Settings) -> frozenset[str]:
         if unknown:
             raise ConfigError(
                 f"AGENTS_MCP_TOOLS names unknown tool(s): {', '.join(unknown)}. "
-                f"Valid names: {', '.join(names)}."
+                f"Valid names: {', '.join(names)}.",
+                setting="AGENTS_MCP_TOOLS",
             )
         chosen = frozenset(settings.tools)
     else:
@@ -72,7 +70,8 @@ def enabled_tools(settings: Settings) -> frozenset[str]:
     if not chosen:
         raise ConfigError(
             "No tool left to offer: AGENTS_MCP_TOOLS is empty or lists only tools that "
-            f"AGENTS_MCP_READ_ONLY removes. Valid names: {', '.join(names)}."
+            f"AGENTS_MCP_READ_ONLY removes. Valid names: {', '.join(names)}.",
+            setting="AGENTS_MCP_TOOLS",
         )
     return chosen
 

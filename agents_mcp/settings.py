@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from agents_mcp.errors import ConfigError
+
 RESIDENCY_URLS: dict[str, str] = {
     "global": "https://api.elevenlabs.io",
     "us": "https://api.us.elevenlabs.io",
@@ -49,7 +51,7 @@ ENV_VARS: dict[str, str] = {
 }
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigError):
     """A setting is invalid; the message names the variable and the reason."""
 
 
@@ -141,9 +143,14 @@ def load_settings(
         return Settings.model_validate(values)
     except ValidationError as exc:
         problems = []
+        named = set()
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             where = ENV_VARS.get(field, field)
+            named.add(where)
             # never echo the offending value: it could be a secret
             problems.append(f"{where} ({field}): {err['msg']}")
-        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+        raise SettingsError(
+            "invalid settings: " + "; ".join(problems),
+            setting=named.pop() if len(named) == 1 else None,
+        ) from None

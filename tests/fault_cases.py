@@ -252,6 +252,7 @@ def _cases() -> list[Case]:
     # --- 5xx: retried only where sending again is safe (link, delete) ----------------------------
     not_again_copy = "copy may have been created anyway"
     not_again_sim = "a simulation costs credits"
+    lost = "may have taken effect, so it was not sent again"  # a create or a paid run
     for fault, said in (
         ("http_500", "HTTP 500"),
         ("http_502", "502 Bad Gateway"),
@@ -259,7 +260,7 @@ def _cases() -> list[Case]:
     ):
         add(c(fault, "get_agent_link", True, n, True, (said, f"tried {n} times"), "nothing"))
         add(c(fault, "delete_agent", True, n, True, (said, f"tried {n} times"), "agent kept"))
-        add(c(fault, "duplicate_agent", False, 1, True, (said, not_again_copy), "no copy"))
+        add(c(fault, "duplicate_agent", False, 1, True, (said, lost, not_again_copy), "no copy"))
         add(
             c(
                 fault,
@@ -267,7 +268,7 @@ def _cases() -> list[Case]:
                 False,
                 1,
                 True,
-                (said, not_again_sim),
+                (said, lost, not_again_sim),
                 "failed, no turns",
             )
         )
@@ -283,7 +284,7 @@ def _cases() -> list[Case]:
             False,
             1,
             True,
-            ("HTTP 500", not_again_copy),
+            ("HTTP 500", lost, not_again_copy),
             "no copy",
         )
     )
@@ -294,7 +295,7 @@ def _cases() -> list[Case]:
             False,
             1,
             True,
-            ("HTTP 500", not_again_sim),
+            ("HTTP 500", lost, not_again_sim),
             "failed, no turns",
         )
     )
@@ -327,7 +328,7 @@ def _cases() -> list[Case]:
             False,
             1,
             True,
-            (broke, not_again_copy),
+            (broke, lost, not_again_copy),
             "no copy",
         )
     )
@@ -338,7 +339,7 @@ def _cases() -> list[Case]:
             False,
             1,
             True,
-            (broke, not_again_sim),
+            (broke, lost, not_again_sim),
             "failed, no turns",
         )
     )
@@ -362,7 +363,7 @@ def _cases() -> list[Case]:
             False,
             1,
             True,
-            (broke, not_again_copy),
+            (broke, lost, not_again_copy),
             "one copy",
             note="the copy exists; it was not made twice",
         )
@@ -374,7 +375,7 @@ def _cases() -> list[Case]:
             False,
             1,
             True,
-            (broke, not_again_sim),
+            (broke, lost, not_again_sim),
             "failed, no turns",
         )
     )
@@ -399,7 +400,7 @@ def _cases() -> list[Case]:
             False,
             1,
             True,
-            (broke, not_again_copy),
+            (broke, lost, not_again_copy),
             "one copy",
         )
     )
@@ -464,7 +465,15 @@ def _cases() -> list[Case]:
         )
     )
     add(
-        c("stall", "duplicate_agent", False, 1, True, ("did not answer", not_again_copy), "no copy")
+        c(
+            "stall",
+            "duplicate_agent",
+            False,
+            1,
+            True,
+            ("did not answer", lost, not_again_copy),
+            "no copy",
+        )
     )
     says = ("stalled", f"{STALL_TIMEOUT:g} s", "Partial transcript kept")
     add(c("stall", "simulate_conversation", False, 1, True, says, "failed, partial turns"))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -33,11 +35,25 @@ from agents_mcp.api import (
     validate_agent_id,
 )
 from agents_mcp.api.models import SimulateRequest
+from agents_mcp.errors_text import error_text
 from agents_mcp.settings import load_settings
 
 pytestmark = pytest.mark.anyio
+words = error_text  # what the model would read for an error: the tests check it with the facts
 DATA = Path(__file__).parent / "data"
 AGENT = "agent_3201k60p4ctyfg4smr22n17n6vxy"
+
+
+@contextlib.contextmanager
+def raises_saying(cls: type[APIError], *parts: str) -> Iterator[pytest.ExceptionInfo[APIError]]:
+    """pytest.raises, then check that the model's words for the error contain `parts`."""
+    with pytest.raises(cls) as info:
+        yield info
+    text = words(info.value)
+    for part in parts:
+        assert part in text, (part, text)
+
+
 BASE = f"/v1/convai/agents/{AGENT}"
 TURNS = json.loads((DATA / "docs_example_conversation_history.json").read_text())
 ANALYSIS = json.loads((DATA / "docs_example_analysis.json").read_text())["analysis"]
@@ -153,7 +169,7 @@ async def test_invalid_simulate_request_is_refused_before_sending(srv: APITestSe
     locations = [e.location for e in info.value.errors]
     assert "simulation_specification.simulated_user_config.prompt" in locations
     assert "x" in locations
-    assert "not sent" in str(info.value)
+    assert info.value.sent is False and "not sent" in words(info.value)
     assert srv.requests == []
 
 
@@ -206,7 +222,8 @@ async def test_bad_agent_ids_are_refused_before_any_request(srv: APITestServer, 
         for call in calls:
             with pytest.raises(InvalidAgentIdError) as info:
                 await call()
-            assert "Nothing was sent" in str(info.value)
+            assert info.value.sent is False
+            assert "Nothing was sent" in words(info.value)
         with pytest.raises(InvalidAgentIdError):
             api.simulate_stream(bad, REQUEST)  # refused when called, not when iterated
     assert srv.requests == []
@@ -235,8 +252,9 @@ async def test_5xx_on_duplicate_is_sent_once(srv: APITestServer) -> None:
             await api.duplicate_agent(AGENT)
     assert srv.count("POST") == 1
     assert api.sleeps.delays == []
-    assert "may have been created" in str(info.value)
+    assert "may have been created" in words(info.value)
     assert info.value.status == 500
+    assert info.value.effect == "unknown" and info.value.not_sent_again
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
@@ -244,9 +262,9 @@ async def test_5xx_on_simulations_is_sent_once(srv: APITestServer, status: int) 
     srv.script("POST", f"{BASE}/simulate-conversation", Reply(status=status, body=b"oops"))
     srv.script("POST", f"{BASE}/simulate-conversation/stream", Reply(status=status, body=b"x"))
     async with make_api(srv.base_url) as api:
-        with pytest.raises(UpstreamError, match="costs credits"):
+        with raises_saying(UpstreamError, "costs credits"):
             await api.simulate(AGENT, REQUEST)
-        with pytest.raises(UpstreamError, match="costs credits"):
+        with raises_saying(UpstreamError, "costs credits"):
             async for _ in api.simulate_stream(AGENT, REQUEST):
                 pass
     assert srv.count("POST", f"{BASE}/simulate-conversation") == 1
@@ -270,7 +288,8 @@ async def test_5xx_on_delete_is_retried_then_reported(srv: APITestServer) -> Non
         with pytest.raises(UpstreamError) as info:
             await api.delete_agent(AGENT)
     assert srv.count("DELETE") == 3
-    assert "tried 3 times" in str(info.value)
+    assert "tried 3 times" in words(info.value)
+    assert info.value.attempts == 3 and not info.value.not_sent_again
 
 
 async def test_delete_that_404s_after_a_retry_says_it_may_be_done(srv: APITestServer) -> None:
@@ -280,7 +299,9 @@ async def test_delete_that_404s_after_a_retry_says_it_may_be_done(srv: APITestSe
         with pytest.raises(APIError) as info:
             await api.delete_agent(AGENT)
     assert srv.count("DELETE") == 2
-    assert "earlier attempt failed (HTTP 500)" in str(info.value)
+    assert info.value.earlier == "HTTP 500" and info.value.attempts == 2
+    assert "earlier attempt of this delete lost its answer (HTTP 500)" in words(info.value)
+    assert "Do not retry" in words(info.value)
 
 
 async def test_429_honours_retry_after_seconds(srv: APITestServer) -> None:
@@ -336,9 +357,10 @@ async def test_429_without_retry_after_backs_off_then_gives_up(srv: APITestServe
     delays = api.sleeps.delays
     assert len(delays) == 3
     assert 0.5 <= delays[0] <= 1.0 and 1.0 <= delays[1] <= 2.0 and 1.5 <= delays[2] <= 3.0
-    message = str(info.value)
+    message = words(info.value)
     assert "too_many_concurrent_requests" in message and "allows 4 concurrent" in message
-    assert "Retry in a few seconds" in message
+    assert "Wait a few seconds" in message
+    assert (info.value.attempts, info.value.max_concurrent) == (4, "4")
 
 
 async def test_429_retry_after_beyond_the_wait_cap_is_not_waited(srv: APITestServer) -> None:
@@ -350,7 +372,7 @@ async def test_429_retry_after_beyond_the_wait_cap_is_not_waited(srv: APITestSer
     assert srv.count() == 1
     assert api.sleeps.delays == []
     assert info.value.retry_after == 120
-    assert "Retry after 120 s" in str(info.value)
+    assert "Retry in 120 s" in words(info.value)
 
 
 async def test_total_backoff_is_capped(srv: APITestServer) -> None:
@@ -377,7 +399,8 @@ async def test_connection_refused_is_retried_then_reported() -> None:
     await http.aclose()
     assert attempts == ["POST"] * 3
     assert len(api.sleeps.delays) == 2
-    message = str(info.value)
+    message = words(info.value)
+    assert info.value.sent is False and info.value.setting == "ELEVENLABS_BASE_URL"
     assert "Could not connect" in message and "Nothing was sent" in message
     assert "ELEVENLABS_BASE_URL" in message
     assert info.value.__cause__ is None and info.value.__context__ is None
@@ -390,7 +413,7 @@ async def test_dropped_connection_is_retried_only_for_idempotent_calls() -> None
                 await api.duplicate_agent(AGENT)
             with pytest.raises(UpstreamError):
                 await api.simulate(AGENT, REQUEST)
-            with pytest.raises(UpstreamError, match="costs credits"):
+            with raises_saying(UpstreamError, "costs credits"):
                 async for _ in api.simulate_stream(AGENT, REQUEST):
                     pass
             n_posts = len(drop.received)
@@ -400,7 +423,7 @@ async def test_dropped_connection_is_retried_only_for_idempotent_calls() -> None
                 await api.delete_agent(AGENT)
     assert n_posts == 3  # each POST once
     assert [line.split()[0] for line in drop.received[3:]] == ["GET"] * 3 + ["DELETE"] * 3
-    assert "may have been created" in str(dup.value) and "broke" in str(dup.value)
+    assert "may have been created" in words(dup.value) and "broke" in words(dup.value)
 
 
 async def test_read_timeout_on_duplicate_is_not_retried(srv: APITestServer) -> None:
@@ -409,8 +432,8 @@ async def test_read_timeout_on_duplicate_is_not_retried(srv: APITestServer) -> N
         with pytest.raises(UpstreamError) as info:
             await api.duplicate_agent(AGENT)
     assert srv.count("POST") == 1
-    assert "did not answer within 0.2 s" in str(info.value)
-    assert "may have been created" in str(info.value)
+    assert "did not answer within 0.2 s" in words(info.value)
+    assert "may have been created" in words(info.value)
 
 
 async def test_pool_timeout_is_retried_and_sends_nothing(srv: APITestServer) -> None:
@@ -426,7 +449,7 @@ async def test_pool_timeout_is_retried_and_sends_nothing(srv: APITestServer) -> 
         stream = api.simulate_stream(AGENT, REQUEST)
         first = await stream.__anext__()
         assert len(first.simulated_conversation) == 1
-        with pytest.raises(UpstreamError, match="Nothing was sent"):
+        with raises_saying(UpstreamError, "Nothing was sent"):
             await api.duplicate_agent(AGENT)
         await stream.aclose()
     await http.aclose()
@@ -452,15 +475,15 @@ async def test_stalled_stream_raises_and_closes_upstream(srv: APITestServer) -> 
         elapsed = time.monotonic() - start
     assert len(got) == 1
     assert 0.3 <= elapsed < 2.0
-    assert "stalled" in str(info.value) and "AGENTS_MCP_STALL_TIMEOUT" in str(info.value)
-    assert "1 frames and 2 turns" in str(info.value)
+    assert "stalled" in words(info.value) and "AGENTS_MCP_STALL_TIMEOUT" in words(info.value)
+    assert "1 frames and 2 turns" in words(info.value)
     await upstream_closed(srv)
 
 
 async def test_stall_before_the_headers_is_a_stream_error(srv: APITestServer) -> None:
     srv.script("POST", f"{BASE}/simulate-conversation/stream", Reply(json={}, delay=2))
     async with make_api(srv.base_url, stall_timeout=0.2) as api:
-        with pytest.raises(StreamError, match="stalled"):
+        with raises_saying(StreamError, "stalled"):
             async for _ in api.simulate_stream(AGENT, REQUEST):
                 pass
     assert srv.count() == 1
@@ -479,7 +502,7 @@ async def test_stream_without_analysis_raises(srv: APITestServer) -> None:
     srv.script("POST", f"{BASE}/simulate-conversation/stream", StreamReply(chunks=chunks))
     got = []
     async with make_api(srv.base_url) as api:
-        with pytest.raises(StreamError, match="without an analysis after 2 frames and 3 turns"):
+        with raises_saying(StreamError, "without an analysis after 2 frames and 3 turns"):
             async for frame in api.simulate_stream(AGENT, REQUEST):
                 got.append(frame)
     assert len(got) == 2  # what did arrive was delivered first
@@ -489,7 +512,7 @@ async def test_stream_cut_mid_frame_raises(srv: APITestServer) -> None:
     chunks = [frame_line(TURNS[:2]), frame_line([], ANALYSIS)[:50]]
     srv.script("POST", f"{BASE}/simulate-conversation/stream", StreamReply(chunks=chunks))
     async with make_api(srv.base_url) as api:
-        with pytest.raises(StreamError, match="middle of a frame"):
+        with raises_saying(StreamError, "middle of a frame"):
             async for _ in api.simulate_stream(AGENT, REQUEST):
                 pass
 
@@ -500,10 +523,10 @@ async def test_connection_breaking_mid_stream_raises(srv: APITestServer) -> None
         "POST", f"{BASE}/simulate-conversation/stream", StreamReply(chunks=chunks, abort=True)
     )
     async with make_api(srv.base_url) as api:
-        with pytest.raises(StreamError, match="connection broke") as info:
+        with raises_saying(StreamError, "connection broke") as info:
             async for _ in api.simulate_stream(AGENT, REQUEST):
                 pass
-    assert "costs credits" in str(info.value)
+    assert "costs credits" in words(info.value)
     assert srv.count() == 1
 
 
@@ -511,7 +534,7 @@ async def test_malformed_frame_in_a_live_stream_raises(srv: APITestServer) -> No
     chunks = [frame_line(TURNS[:1]), b'"{not json}"\n', frame_line([], ANALYSIS)]
     srv.script("POST", f"{BASE}/simulate-conversation/stream", StreamReply(chunks=chunks))
     async with make_api(srv.base_url) as api:
-        with pytest.raises(StreamError, match="malformed frame"):
+        with raises_saying(StreamError, "malformed frame"):
             async for _ in api.simulate_stream(AGENT, REQUEST):
                 pass
 
@@ -521,7 +544,7 @@ async def test_simulation_timeout_bounds_the_whole_stream(srv: APITestServer) ->
     srv.script("POST", f"{BASE}/simulate-conversation/stream", StreamReply(chunks=chunks, gap=0.1))
     async with make_api(srv.base_url, stall_timeout=5, simulation_timeout=0.5) as api:
         start = time.monotonic()
-        with pytest.raises(StreamError, match=r"took longer than 0\.5 s"):
+        with raises_saying(StreamError, "took longer than 0.5 s"):
             async for _ in api.simulate_stream(AGENT, REQUEST):
                 pass
     assert time.monotonic() - start < 2
@@ -562,7 +585,7 @@ async def test_oversized_answer_is_refused(srv: APITestServer) -> None:
     huge = {"agent_id": AGENT, "token": None, "padding": "x" * (2 * 1024 * 1024)}
     srv.script("GET", f"{BASE}/link", Reply(json=huge))
     async with make_api(srv.base_url) as api:
-        with pytest.raises(UpstreamError, match="larger than"):
+        with raises_saying(UpstreamError, "larger than"):
             await api.get_agent_link(AGENT)
 
 
@@ -573,7 +596,7 @@ async def test_unexpected_success_body_is_an_upstream_error(srv: APITestServer) 
         Reply(body=b"<html>captive portal</html>", content_type="text/html"),
     )
     async with make_api(srv.base_url) as api:
-        with pytest.raises(UpstreamError, match="unexpected body"):
+        with raises_saying(UpstreamError, "unexpected body"):
             await api.duplicate_agent(AGENT)
     assert srv.count() == 1
 
@@ -583,10 +606,10 @@ async def test_redirects_are_not_followed(srv: APITestServer) -> None:
         "GET", f"{BASE}/link", Reply(status=307, headers={"location": "http://127.0.0.1:9/steal"})
     )
     async with make_api(srv.base_url) as api:
-        with pytest.raises(UpstreamError, match="redirect") as info:
+        with raises_saying(UpstreamError, "redirect") as info:
             await api.get_agent_link(AGENT)
     assert srv.count() == 1
-    assert "ELEVENLABS_BASE_URL" in str(info.value)
+    assert "ELEVENLABS_BASE_URL" in words(info.value)
 
 
 async def test_missing_key_sends_no_key_header(srv: APITestServer) -> None:

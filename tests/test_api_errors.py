@@ -1,4 +1,8 @@
-"""Error mapping: every body shape and status the API uses, over real HTTP, plus the pure parts."""
+"""Error mapping: every body shape and status the API uses, over real HTTP, plus the pure parts.
+
+Each case checks the facts the error carries and the words the model reads for it
+(agents_mcp.errors_text); `str(error)` is a factual line without advice.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from agents_mcp.api import (
 )
 from agents_mcp.api.failures import read_error_body
 from agents_mcp.api.retry import Backoff, parse_retry_after
+from agents_mcp.errors_text import error_text as words
 
 pytestmark = pytest.mark.anyio
 AGENT = "agent_7101k5zvyjhmfg983brhmhkd98n6"
@@ -72,8 +77,20 @@ async def failure(srv: APITestServer, op: str, reply: Reply, **kw) -> APIError:
     async with make_api(srv.base_url, max_retries=0, **kw) as api:
         with pytest.raises(APIError) as info:
             await run(api, op)
-    assert TEST_KEY not in str(info.value)
+    assert TEST_KEY not in words(info.value) and TEST_KEY not in words(info.value)
+    assert_factual(info.value)
     return info.value
+
+
+ADVICE = ("Set ", "retry", "Retry", "Check ", "check the", "tell the user", "Fix ")
+
+
+def assert_factual(err: APIError) -> None:
+    """str(error) states what happened (for logs); the advice is only in the model's words."""
+    line = str(err)
+    assert not any(word in line for word in ADVICE), line
+    if err.operation is not None:
+        assert line.startswith(err.operation.name), line
 
 
 def detail(status: str, message: str, **extra: object) -> dict:
@@ -86,17 +103,19 @@ def detail(status: str, message: str, **extra: object) -> dict:
 async def test_invalid_key(srv: APITestServer) -> None:
     err = await failure(srv, "link", Reply(401, detail("invalid_api_key", "Invalid API key")))
     assert isinstance(err, AuthenticationError)
-    assert (err.status, err.code) == (401, "invalid_api_key")
-    assert "ELEVENLABS_API_KEY" in str(err) and "refused as invalid" in str(err)
+    assert (err.status, err.code, err.setting) == (401, "invalid_api_key", "ELEVENLABS_API_KEY")
+    assert err.sent is True and err.effect == "none" and err.attempts == 1
+    assert "ELEVENLABS_API_KEY" in words(err) and "refused the API key" in words(err)
+    assert "as invalid" in words(err) and "Retrying will not help" in words(err)
 
 
 async def test_missing_key_from_the_body_or_from_the_settings(srv: APITestServer) -> None:
     said = await failure(srv, "delete", Reply(401, detail("missing_api_key", "Missing key")))
     assert isinstance(said, AuthenticationError)
-    assert "No API key was sent" in str(said) and "Set ELEVENLABS_API_KEY" in str(said)
+    assert "No API key was sent" in words(said) and "Set ELEVENLABS_API_KEY" in words(said)
     unset = await failure(srv, "duplicate", Reply(401, {"detail": "Unauthorized"}), api_key=None)
     assert isinstance(unset, AuthenticationError)
-    assert "No API key was sent" in str(unset) and "ELEVENLABS_API_KEY" in str(unset)
+    assert "No API key was sent" in words(unset) and "ELEVENLABS_API_KEY" in words(unset)
     assert unset.code == "missing_api_key"
 
 
@@ -104,15 +123,15 @@ async def test_quota_exceeded(srv: APITestServer) -> None:
     body = detail("quota_exceeded", "This request exceeds your quota of 10000.")
     err = await failure(srv, "simulate", Reply(401, body))
     assert isinstance(err, AuthenticationError)
-    assert "out of quota" in str(err) and "exceeds your quota" in str(err)
+    assert "out of quota" in words(err) and "exceeds your quota" in words(err)
 
 
 async def test_forbidden(srv: APITestServer) -> None:
     body = detail("missing_permissions", "The API key is missing the permission convai_write")
     err = await failure(srv, "delete", Reply(403, body))
     assert isinstance(err, AuthenticationError)
-    assert f"not allowed to delete agent {AGENT}" in str(err)
-    assert "convai_write" in str(err) and "ELEVENLABS_API_KEY" in str(err)
+    assert f"not allowed to delete agent {AGENT}" in words(err)
+    assert "convai_write" in words(err) and "ELEVENLABS_API_KEY" in words(err)
 
 
 async def test_newer_error_shape_with_code_and_request_id(srv: APITestServer) -> None:
@@ -138,8 +157,9 @@ async def test_agent_not_found_names_the_id(srv: APITestServer, op: str) -> None
     body = detail("agent_not_found", f"Agent {AGENT} not found")
     err = await failure(srv, op, Reply(404, body))
     assert isinstance(err, AgentNotFoundError)
-    assert repr(AGENT) in str(err) and err.code == "agent_not_found"
-    assert "ELEVENLABS_API_RESIDENCY" in str(err)
+    assert f"agent {AGENT}" in words(err) and err.code == "agent_not_found"
+    assert err.operation is not None and err.operation.agent_id == AGENT
+    assert "ELEVENLABS_API_RESIDENCY" in words(err)
 
 
 @pytest.mark.parametrize("op", ["delete", "duplicate", "link"])
@@ -152,8 +172,8 @@ async def test_bare_404_on_agent_routes_is_agent_not_found(srv: APITestServer, o
 async def test_bare_404_on_simulate_means_the_endpoint_is_gone(srv: APITestServer, op) -> None:
     err = await failure(srv, op, Reply(404, {"detail": "Not Found"}))
     assert isinstance(err, EndpointGoneError)
-    assert "deprecated" in str(err) and "31 Oct 2026" in str(err)
-    assert "agent-testing" in str(err)
+    assert "deprecated" in words(err) and "31 Oct 2026" in words(err)
+    assert "agent-testing" in words(err)
     assert srv.count() == 1
 
 
@@ -168,12 +188,12 @@ async def test_unknown_route_answers_like_fastapi(srv: APITestServer) -> None:
 async def test_410_on_simulate(srv: APITestServer, op: str) -> None:
     err = await failure(srv, op, Reply(410, detail("gone", "This endpoint was removed")))
     assert isinstance(err, EndpointGoneError)
-    assert "This endpoint was removed" in str(err) and "agent-testing" in str(err)
+    assert "This endpoint was removed" in words(err) and "agent-testing" in words(err)
 
 
 async def test_410_elsewhere(srv: APITestServer) -> None:
     err = await failure(srv, "link", Reply(410, {"detail": "Gone"}))
-    assert isinstance(err, EndpointGoneError) and "no longer offers" in str(err)
+    assert isinstance(err, EndpointGoneError) and "no longer offers" in words(err)
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -201,7 +221,7 @@ async def test_422_list_form_lists_every_field(srv: APITestServer) -> None:
         ("new_turns_limit", "Input should be > 0"),
         ("force", "bad bool"),
     ]
-    message = str(err)
+    message = words(err)
     assert (
         "simulation_specification.simulated_user_config.prompt: Input should be a valid" in message
     )
@@ -213,18 +233,19 @@ async def test_422_with_many_fields_is_clipped(srv: APITestServer) -> None:
     err = await failure(srv, "duplicate", Reply(422, {"detail": items}))
     assert isinstance(err, RequestValidationError)
     assert len(err.errors) == 40
-    assert "and 30 more" in str(err) and len(str(err)) < 600
+    assert "and 32 more" in words(err) and len(words(err)) < 600  # 8 fields shown
+    assert "and 30 more" in str(err) and len(str(err)) < 600  # 10 in the log line
 
 
 async def test_400_object_and_422_text_forms(srv: APITestServer) -> None:
     body = detail("invalid_request", "name is too long", param="name")
     obj = await failure(srv, "duplicate", Reply(400, body))
     assert isinstance(obj, RequestValidationError)
-    assert "invalid_request" in str(obj) and "name is too long" in str(obj)
+    assert "invalid_request" in words(obj) and "name is too long" in words(obj)
     assert [e.location for e in obj.errors] == ["name"]
     text = await failure(srv, "simulate", Reply(422, {"detail": "prompt must not be empty"}))
     assert isinstance(text, RequestValidationError)
-    assert "prompt must not be empty" in str(text)
+    assert "prompt must not be empty" in words(text)
 
 
 # --- rate limits and upstream failures ---------------------------------------------------------
@@ -234,10 +255,10 @@ async def test_429_message_says_when_to_retry(srv: APITestServer) -> None:
     reply = Reply(429, detail("rate_limit_exceeded", "Slow down"), headers={"retry-after": "7"})
     err = await failure(srv, "link", reply)
     assert isinstance(err, RateLimitedError)
-    assert err.retry_after == 7 and "Retry after 7 s" in str(err) and "Slow down" in str(err)
+    assert err.retry_after == 7 and "Retry in 7 s" in words(err) and "Slow down" in words(err)
     plain = await failure(srv, "stream", Reply(429, body=b"Too Many Requests"))
     assert isinstance(plain, RateLimitedError) and plain.retry_after is None
-    assert "Retry in a few seconds, or run fewer simulations at once" in str(plain)
+    assert "Wait a few seconds, then retry; run fewer simulations at the same time" in words(plain)
 
 
 async def test_500_with_request_id_header(srv: APITestServer) -> None:
@@ -248,14 +269,14 @@ async def test_500_with_request_id_header(srv: APITestServer) -> None:
     err = await failure(srv, "link", Reply(500, body, headers={"request-id": "rid-42"}))
     assert isinstance(err, UpstreamError)
     assert (err.status, err.request_id, err.code) == (500, "rid-42", "something_went_wrong")
-    assert "request id rid-42" in str(err) and "not charged" in str(err)
+    assert "request id rid-42" in words(err) and "not charged" in words(err)
 
 
 async def test_request_id_from_trace_header_or_body(srv: APITestServer) -> None:
     traced = await failure(srv, "delete", Reply(502, {}, headers={"x-trace-id": "trace-9"}))
     assert traced.request_id == "trace-9"
     in_body = await failure(srv, "delete", Reply(503, detail("busy", "x", request_id="body-7")))
-    assert in_body.request_id == "body-7" and "request id body-7" in str(in_body)
+    assert in_body.request_id == "body-7" and "request id body-7" in words(in_body)
 
 
 async def test_html_error_page(srv: APITestServer) -> None:
@@ -267,16 +288,17 @@ async def test_html_error_page(srv: APITestServer) -> None:
         srv, "duplicate", Reply(502, body=page, content_type="text/html; charset=utf-8")
     )
     assert isinstance(err, UpstreamError)
-    assert "502 Bad Gateway" in str(err) and "<" not in str(err)
-    assert "check the agent list" in str(err)  # a failed duplicate may still have happened
-    assert len(str(err)) < 500
+    assert "502 Bad Gateway" in words(err) and "<" not in words(err)
+    assert "check the agent list" in words(err)  # a failed duplicate may still have happened
+    assert err.effect == "unknown" and err.not_sent_again and err.attempts == 1
+    assert len(words(err)) < 500
 
 
 async def test_html_page_without_title_and_long_text_bodies(srv: APITestServer) -> None:
     untitled = await failure(srv, "link", Reply(503, body=b"<html><body><p>Down &amp; out</p>"))
-    assert "Down & out" in str(untitled) and "<p>" not in str(untitled)
+    assert "Down & out" in words(untitled) and "<p>" not in words(untitled)
     long = await failure(srv, "link", Reply(500, body=b"error " * 5000))
-    assert isinstance(long, UpstreamError) and len(str(long)) < 500 and "..." in str(long)
+    assert isinstance(long, UpstreamError) and len(words(long)) < 500 and "..." in words(long)
 
 
 @pytest.mark.parametrize(
@@ -284,14 +306,14 @@ async def test_html_page_without_title_and_long_text_bodies(srv: APITestServer) 
 )
 async def test_odd_bodies_do_not_break_the_mapping(srv: APITestServer, body: bytes) -> None:
     err = await failure(srv, "link", Reply(500, body=body, content_type="application/json"))
-    assert isinstance(err, UpstreamError) and "HTTP 500" in str(err)
+    assert isinstance(err, UpstreamError) and "HTTP 500" in words(err)
 
 
 async def test_other_client_errors_keep_the_api_message(srv: APITestServer) -> None:
     body = detail("agent_in_use", "The agent is used by 2 other agents; pass force=true")
     err = await failure(srv, "delete", Reply(409, body))
     assert type(err) is APIError
-    assert err.status == 409 and "force=true" in str(err)
+    assert err.status == 409 and "force=true" in words(err)
 
 
 async def test_stream_errors_are_api_errors() -> None:
@@ -315,12 +337,12 @@ async def test_a_key_echoed_by_the_server_is_redacted(srv: APITestServer) -> Non
         with pytest.raises(AuthenticationError) as info:
             await api.get_agent_link(AGENT)
     assert srv.requests[0].headers["xi-api-key"] == TEST_KEY
-    assert "[redacted]" in str(info.value)
+    assert "[redacted]" in words(info.value)
     assert_no_key(info.value)
 
 
 def assert_no_key(err: BaseException) -> None:
-    texts = [str(err), repr(err), *map(str, err.args), *map(repr, vars(err).values())]
+    texts = [words(err), repr(err), *map(str, err.args), *map(repr, vars(err).values())]
     assert not any(TEST_KEY in t for t in texts), texts
     assert err.__cause__ is None
 

@@ -17,13 +17,18 @@ from agents_mcp.api.errors import (
     EndpointGoneError,
     FieldError,
     InvalidAgentIdError,
+    Operation,
     RateLimitedError,
     RequestValidationError,
     StreamError,
     UpstreamError,
 )
+from agents_mcp.errors import AgentsMCPError
+from agents_mcp.errors import ConfigError as BaseConfigError
 from agents_mcp.server import ConfigError, compact_schema, enabled_tools
-from agents_mcp.settings import Settings
+from agents_mcp.settings import Settings, SettingsError
+from agents_mcp.sidecar.app import HTTPSettingsError
+from agents_mcp.simulations import SimulationBusyError, UnknownSimulationError
 from agents_mcp.tools.errors import UNEXPECTED, outcome_of, tool_call, tool_error
 from agents_mcp.tools.registry import tool_names
 
@@ -43,15 +48,23 @@ def log_stream():
 # --- error messages ------------------------------------------------------------------------
 
 
+LINK = Operation("get_agent_link", "agent_abc", idempotent=True)
+DUPLICATE = Operation("duplicate_agent", "agent_abc", idempotent=False)
+STREAM = Operation("simulate_stream", "agent_abc", idempotent=False)
+
+
 @pytest.mark.parametrize(
     ("exc", "expected"),
     [
+        (InvalidAgentIdError("'x/y'"), ["Invalid agent id 'x/y'", "Nothing was sent"]),
         (
-            InvalidAgentIdError("Invalid agent id 'x/y'."),
-            ["Invalid agent id", "No request was sent"],
+            AgentNotFoundError("not found", status=404, operation=LINK),
+            ["Unknown agent", "agent_abc", "ELEVENLABS_API_RESIDENCY"],
         ),
-        (AgentNotFoundError("not found", status=404), ["Unknown agent", "agent_abc"]),
-        (AuthenticationError("bad key", status=401), ["ELEVENLABS_API_KEY", "refused"]),
+        (
+            AuthenticationError("bad key", status=401, operation=LINK),
+            ["ELEVENLABS_API_KEY", "refused", "restart"],
+        ),
         (
             AuthenticationError("no key", status=401, code="missing_api_key"),
             ["No API key", "ELEVENLABS_API_KEY"],
@@ -62,28 +75,79 @@ def log_stream():
         ),
         (RateLimitedError("busy", retry_after=7.2), ["Rate limited", "Retry in 7 s"]),
         (RateLimitedError("busy"), ["Rate limited", "Wait a few seconds"]),
-        (UpstreamError("HTTP 503 from the API"), ["could not answer", "HTTP 503", "retry"]),
-        (EndpointGoneError("HTTP 410"), ["no longer offers", "agent-testing"]),
-        (StreamError("the stream ended without an analysis."), ["stream broke", "analysis"]),
+        (
+            UpstreamError("down", status=503, operation=LINK, effect="unknown", attempts=3),
+            ["could not answer the request to get the share link", "HTTP 503", "tried 3 times"],
+        ),
+        (
+            EndpointGoneError("Gone", status=410, operation=LINK),
+            ["no longer offers", "Retrying will not help"],
+        ),
+        (
+            EndpointGoneError("Not Found", status=404, operation=STREAM),
+            ["deprecated", "agent-testing", "no credits were used"],
+        ),
+        (
+            StreamError("ended", kind="no_analysis", frames=2, turns=3, operation=STREAM),
+            ["ended without an analysis after 2 frames and 3 turns", "Retry the simulation"],
+        ),
         (
             RequestValidationError(
-                "invalid", errors=[FieldError("body.name", "too long"), FieldError("a.b", "bad")]
+                "invalid",
+                errors=[FieldError("body.name", "too long"), FieldError("a.b", "bad")],
+                status=422,
+                operation=LINK,
             ),
-            ["body.name: too long", "a.b: bad", "Fix these fields"],
+            ["refused as invalid", "body.name: too long", "a.b: bad", "Fix these fields"],
         ),
-        (APIError("teapot", status=418), ["teapot"]),
+        (APIError("teapot", status=418, operation=LINK), ["teapot", "HTTP 418"]),
+        (
+            SimulationBusyError(active=6, running=2, queued=4),
+            ["Too many simulations", "6 already started", "Nothing was started", "get_simulation"],
+        ),
+        (
+            UnknownSimulationError("sim_0123456789abcdef"),
+            ["Unknown simulation id 'sim_0123456789abcdef'", "simulate_conversation"],
+        ),
     ],
 )
-def test_every_api_error_says_what_happened_and_what_to_do(exc, expected):
+def test_every_error_says_what_happened_and_what_to_do(exc, expected):
     err = tool_error(exc, tool="get_agent_link", agent_id="agent_abc")
     assert isinstance(err, ToolError)
     for part in expected:
         assert part in str(err), (part, str(err))
+    assert str(err) != str(exc)  # the words are not the log line
 
 
-def test_upstream_failure_of_a_duplicate_warns_that_a_copy_may_exist():
-    text = str(tool_error(UpstreamError("timeout"), tool="duplicate_agent"))
+def test_a_request_that_may_have_taken_effect_says_it_was_not_sent_again():
+    lost = UpstreamError(
+        "ReadTimeout", kind="timeout", timeout=30, operation=DUPLICATE, effect="unknown"
+    )
+    text = str(tool_error(lost))
+    assert "did not answer within 30 s" in text
+    assert "may have taken effect, so it was not sent again" in text
     assert "copy may have been created" in text
+    never_sent = UpstreamError(
+        "ConnectError", kind="connect", url="http://127.0.0.1:9", operation=DUPLICATE, sent=False
+    )
+    text = str(tool_error(never_sent))
+    assert "Nothing was sent" in text and "copy" not in text
+
+
+def test_the_log_line_states_facts_only():
+    err = UpstreamError("oops", status=500, code="boom", operation=DUPLICATE, effect="unknown")
+    assert str(err) == (
+        "duplicate_agent agent_abc: HTTP 500 boom oops (may have taken effect, not sent again)"
+    )
+
+
+def test_error_roots():
+    assert issubclass(APIError, AgentsMCPError)
+    for config in (ConfigError, SettingsError, HTTPSettingsError):
+        assert issubclass(config, BaseConfigError) and issubclass(config, ValueError)
+    assert ConfigError is BaseConfigError
+    with pytest.raises(KeyError):  # still a KeyError for callers that catch one
+        raise UnknownSimulationError("sim_x")
 
 
 def test_error_text_never_carries_a_registered_secret():
@@ -101,6 +165,7 @@ def test_many_field_errors_are_clipped():
 
 def test_outcome_labels():
     assert outcome_of(InvalidAgentIdError("x")) == "invalid_agent_id"
+    assert outcome_of(SimulationBusyError(active=1, running=1, queued=0)) == "simulation_busy"
     assert outcome_of(RateLimitedError("x")) == "rate_limited"
     assert outcome_of(APIError("x")) == "api"
 
@@ -123,6 +188,14 @@ async def test_tool_call_maps_api_errors(log_stream):
         async with tool_call("get_agent_link", "agent_abc"):
             raise RateLimitedError("busy", retry_after=3)
     assert "outcome=rate_limited" in log_stream.getvalue()
+
+
+@pytest.mark.anyio
+async def test_tool_call_maps_job_errors(log_stream):
+    with pytest.raises(ToolError, match="Unknown simulation id"):
+        async with tool_call("get_simulation"):
+            raise UnknownSimulationError("sim_0123456789abcdef")
+    assert "outcome=unknown_simulation" in log_stream.getvalue()
 
 
 @pytest.mark.anyio

@@ -77,10 +77,7 @@ def validate_agent_id(agent_id: object) -> str:
     if isinstance(agent_id, str) and _AGENT_ID.fullmatch(agent_id):
         return agent_id
     shown = repr(clip(agent_id, 60)) if isinstance(agent_id, str) else type(agent_id).__name__
-    raise InvalidAgentIdError(
-        f"Invalid agent id {shown}: an agent id has 1 to 128 letters, digits, '_' or '-' "
-        f"(like agent_3201k60p4ctyfg4smr22n17n6vxy). Nothing was sent."
-    )
+    raise InvalidAgentIdError(shown)
 
 
 def create_http_client(settings: Any = None, **overrides: Any) -> httpx.AsyncClient:
@@ -118,7 +115,7 @@ class _Failure:
     exc_name: str = ""
     exc_text: str = ""
 
-    def describe(self) -> str:
+    def summary(self) -> str:
         return f"HTTP {self.status}" if self.status is not None else self.exc_name
 
 
@@ -275,10 +272,11 @@ class AgentsAPI(TestingAPI):
                 FieldError(".".join(str(p) for p in err["loc"]) or "(body)", err["msg"])
                 for err in exc.errors()
             ]
-            listed = "; ".join(f"{f.location}: {f.reason}" for f in fields[:10])
             raise RequestValidationError(
-                f"The request to {op.phrase} is invalid, so it was not sent: {listed}.",
+                "refused by the strict check before sending",
                 errors=fields,
+                operation=op,
+                sent=False,
             ) from None
         return checked.model_dump(mode="json", by_alias=True, exclude_none=True)
 
@@ -287,9 +285,15 @@ class AgentsAPI(TestingAPI):
         try:
             return model.model_validate(data)
         except ValidationError:
-            raise UpstreamError(
-                f"The API answered {op.phrase} with an unexpected body "
-                f"({clip(body.decode('utf-8', 'replace'), 120)!r})."
+            raise _redacted(
+                UpstreamError(
+                    repr(clip(body.decode("utf-8", "replace"), 120)),
+                    kind="body",
+                    operation=op,
+                    sent=True,
+                    effect="done",
+                ),
+                self._secret(),
             ) from None
 
     async def _call(
@@ -338,7 +342,7 @@ class AgentsAPI(TestingAPI):
             delay = self._retry_delay(op, failure, attempt, waited)
             if delay is None:
                 raise self._error(op, failure, attempt + 1, timeouts, earlier)
-            earlier = earlier or failure.describe()
+            earlier = earlier or failure.summary()
             await self._sleep(delay)
             waited += delay
             attempt += 1
@@ -381,10 +385,14 @@ class AgentsAPI(TestingAPI):
                 except _TooLarge:
                     # say the status: a 2xx means the operation itself went through
                     raise UpstreamError(
-                        f"The API answered {op.phrase} with HTTP {response.status_code}, but its "
-                        f"answer is larger than {limit} bytes; refusing to read it.",
+                        f"answer larger than {limit} bytes, not read",
+                        kind="too_large",
+                        limit=limit,
+                        operation=op,
                         status=response.status_code,
-                        request_id=response.headers.get("request-id"),
+                        request_id=clip(response.headers.get("request-id", ""), 100) or None,
+                        sent=True,
+                        effect="done",
                     ) from None
             try:
                 body = await _read_limited(response, _ERROR_BODY, truncate=True)
@@ -454,6 +462,12 @@ class AgentsAPI(TestingAPI):
             )
         return _redacted(error, self._secret())
 
+    def _mid_stream(self, exc: StreamError, op: Operation, frames: int, turns: int) -> StreamError:
+        """A stream failure with its facts: sent, may have taken effect, what arrived before."""
+        exc.operation, exc.sent, exc.effect = op, True, "unknown"
+        exc.frames, exc.turns = frames, turns
+        return _redacted(exc, self._secret())
+
     async def _frames(
         self, op: Operation, payload: dict[str, Any]
     ) -> AsyncIterator[SimulationFrame]:
@@ -474,7 +488,7 @@ class AgentsAPI(TestingAPI):
             while True:
                 left = deadline - anyio.current_time()
                 wait = min(self.stall_timeout, left)
-                problem: str | None = None
+                problem: StreamError | None = None
                 try:
                     if wait <= 0:
                         raise TimeoutError
@@ -482,43 +496,50 @@ class AgentsAPI(TestingAPI):
                         chunk = await chunks.__anext__()
                 except StopAsyncIteration:
                     break
-                except TimeoutError:
+                except (TimeoutError, httpx.TimeoutException):  # httpx's read timeout: a stall
                     if wait < self.stall_timeout:
-                        problem = (
-                            f"the simulation took longer than {self.simulation_timeout:g} s "
-                            f"(AGENTS_MCP_SIMULATION_TIMEOUT)"
+                        problem = StreamError(
+                            f"the simulation took longer than {self.simulation_timeout:g} s",
+                            kind="timeout",
+                            timeout=self.simulation_timeout,
+                            setting="AGENTS_MCP_SIMULATION_TIMEOUT",
                         )
                     else:
-                        problem = (
-                            f"the simulation stream stalled: no bytes for "
-                            f"{self.stall_timeout:g} s (AGENTS_MCP_STALL_TIMEOUT)"
+                        problem = StreamError(
+                            f"the stream stalled: no bytes for {self.stall_timeout:g} s",
+                            kind="stall",
+                            timeout=self.stall_timeout,
+                            setting="AGENTS_MCP_STALL_TIMEOUT",
                         )
                 except httpx.TransportError as exc:
-                    problem = f"the connection broke ({type(exc).__name__})"
+                    problem = StreamError(
+                        f"the connection broke ({type(exc).__name__})", kind="broken"
+                    )
                 if problem is not None:
                     if analysed:  # everything that matters arrived; the rest is not needed
                         return
-                    raise _redacted(
-                        StreamError(
-                            f"While trying to {op.phrase}: {problem} after "
-                            f"{decoder.frames_decoded} frames and {turns} turns, with no "
-                            f"analysis.{op.not_retried_note}"
-                        ),
-                        self._secret(),
-                    )
+                    raise self._mid_stream(problem, op, decoder.frames_decoded, turns)
                 try:
                     frames = decoder.feed(chunk)
                 except StreamError as exc:  # its excerpt comes from the server: clean it
-                    raise _redacted(exc, self._secret()) from None
+                    raise self._mid_stream(exc, op, decoder.frames_decoded, turns) from None
                 for frame in frames:
                     turns += len(frame.simulated_conversation)
                     analysed = analysed or frame.analysis is not None
                     yield frame
-            decoder.close()
+            try:
+                decoder.close()
+            except StreamError as exc:
+                raise self._mid_stream(exc, op, decoder.frames_decoded, turns) from None
             if not analysed:
                 raise StreamError(
-                    f"The simulation stream ended without an analysis after "
-                    f"{decoder.frames_decoded} frames and {turns} turns: the API stopped early."
+                    "the stream ended without an analysis",
+                    kind="no_analysis",
+                    operation=op,
+                    sent=True,
+                    effect="unknown",
+                    frames=decoder.frames_decoded,
+                    turns=turns,
                 )
         finally:
             await _close(response)
@@ -561,20 +582,13 @@ def _transport_failure(exc: httpx.TransportError) -> _Failure:
     return _Failure(kind=kind, exc_name=type(exc).__name__, exc_text=str(exc))
 
 
-def _redacted(error: APIError, secret: str | None) -> APIError:
+_E = TypeVar("_E", bound=APIError)
+
+
+def _redacted(error: _E, secret: str | None) -> _E:
     """The error with the key removed from every text it carries (should a server echo it)."""
-    if not secret:
-        return error
-    error.message = redact(error.message, secret)
-    error.args = (error.message,)
-    if error.request_id:
-        error.request_id = redact(error.request_id, secret)
-    if error.code:
-        error.code = redact(error.code, secret)
-    if isinstance(error, RequestValidationError):
-        error.errors = [
-            FieldError(redact(f.location, secret), redact(f.reason, secret)) for f in error.errors
-        ]
+    if secret:
+        error.scrub(lambda text: redact(text, secret))
     return error
 
 

@@ -1,5 +1,6 @@
-"""Turn a failed exchange with the API into one of the errors in errors.py, with a message that
-says what happened and what to do next.
+"""Turn a failed exchange with the API into one of the errors in errors.py, carrying the facts
+(status, the API's code and message, sent or not, may it have taken effect, attempts, the setting
+to check). No advice is written here: agents_mcp/errors_text.py writes the words.
 
 Error bodies come in several shapes: ``{"detail": {"status"|"code", "message", ...}}``,
 ``{"detail": [{"loc", "msg", "type"}, ...]}`` (FastAPI validation), ``{"detail": "text"}``, other
@@ -18,11 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents_mcp.api.errors import (
+    BASE_URL_VAR,
+    KEY_VAR,
     AgentNotFoundError,
     APIError,
     AuthenticationError,
     EndpointGoneError,
     FieldError,
+    Operation,
     RateLimitedError,
     RequestValidationError,
     ResourceNotFoundError,
@@ -30,85 +34,20 @@ from agents_mcp.api.errors import (
     UpstreamError,
 )
 
-KEY_VAR = "ELEVENLABS_API_KEY"
+__all__ = [
+    "ErrorBody",
+    "Operation",
+    "clip",
+    "error_for_status",
+    "error_for_transport",
+    "read_error_body",
+    "redact",
+    "request_id_of",
+]
+
 _CLIP = 300
 _MAX_FIELDS = 10
-_SIMULATE_GONE = (
-    "ElevenLabs deprecated the simulate-conversation endpoints (their removal was announced for "
-    "31 Oct 2026) in favour of the agent-testing API (POST /v1/convai/agent-testing/create, then "
-    "POST /v1/convai/agents/{agent_id}/run-tests). Nothing was simulated and no credits were used."
-)
-
-
-@dataclass(frozen=True)
-class Operation:
-    """What the client was doing, for messages and for the retry rules."""
-
-    name: str  # delete_agent, duplicate_agent, get_agent_link, simulate, simulate_stream, or
-    # one of the agent-testing operations (_TESTING_PHRASES)
-    agent_id: str  # the id the operation is about: an agent, a test or an invocation ("" for none)
-    idempotent: bool  # safe to send again even if the first request reached the server
-
-    @property
-    def is_simulation(self) -> bool:
-        return self.name.startswith("simulate")
-
-    @property
-    def is_testing(self) -> bool:
-        """An agent-testing operation (tests, invocations, tools): its id is not an agent's."""
-        return self.name in _TESTING_PHRASES
-
-    @property
-    def phrase(self) -> str:
-        testing = _TESTING_PHRASES.get(self.name)
-        if testing is not None:
-            return testing.format(id=self.agent_id)
-        return {
-            "delete_agent": f"delete agent {self.agent_id}",
-            "duplicate_agent": f"duplicate agent {self.agent_id}",
-            "get_agent_link": f"get the share link of agent {self.agent_id}",
-        }.get(self.name, f"simulate a conversation with agent {self.agent_id}")
-
-    @property
-    def not_retried_note(self) -> str:
-        """Why a failure that may have reached the server was not sent again."""
-        if self.name == "duplicate_agent":
-            return (
-                " It was not sent again because the copy may have been created anyway: "
-                "check the agent list before trying again."
-            )
-        if self.is_simulation or self.name in ("run_tests", "resubmit_invocation"):
-            return " It was not sent again because a simulation costs credits; try again later."
-        if self.name == "create_test":
-            return (
-                " It was not sent again because the test may have been created anyway: "
-                "check the test list before trying again."
-            )
-        return ""
-
-
-_TESTING_PHRASES = {
-    "create_test": "create a test",
-    "get_test": "get test {id}",
-    "update_test": "update test {id}",
-    "delete_test": "delete test {id}",
-    "list_tests": "list the tests",
-    "run_tests": "run tests on agent {id}",
-    "get_invocation": "get test invocation {id}",
-    "list_invocations": "list the test invocations",
-    "cancel_invocation": "cancel test invocation {id}",
-    "resubmit_invocation": "resubmit test invocation {id}",
-    "list_tools": "list the workspace tools",
-}
-# the operations whose id names a test or an invocation, for the 404 message
-_TESTING_SUBJECT = {
-    "get_test": "test",
-    "update_test": "test",
-    "delete_test": "test",
-    "get_invocation": "test invocation",
-    "cancel_invocation": "test invocation",
-    "resubmit_invocation": "test invocation",
-}
+_GONE_FOR_SIMULATE = (404, 405, 410)  # a bare 404 (unknown route), or the method or path gone
 
 
 @dataclass
@@ -146,10 +85,10 @@ def read_error_body(body: bytes, content_type: str = "") -> ErrorBody:
         return ErrorBody(message=clip(detail), bare_not_found=detail.strip() == "Not Found")
     if isinstance(detail, list):
         fields = [_field_error(item) for item in detail]
-        return ErrorBody(
-            message="; ".join(f"{f.location}: {f.reason}" for f in fields[:_MAX_FIELDS]),
-            fields=fields,
-        )
+        listed = "; ".join(f"{f.location}: {f.reason}" for f in fields[:_MAX_FIELDS])
+        if len(fields) > _MAX_FIELDS:
+            listed += f"; and {len(fields) - _MAX_FIELDS} more"
+        return ErrorBody(message=listed, fields=fields)
     if isinstance(detail, dict):
         return _dict_body(detail)
     return ErrorBody(message=clip(json.dumps(data)))
@@ -220,134 +159,55 @@ def error_for_status(
 ) -> APIError:
     """The error for an HTTP error status (after any retries were spent).
 
-    ``earlier`` describes an earlier attempt's failure when this answer came from a retry.
+    ``earlier`` is what an earlier attempt met when this answer came from a retry.
     """
-    rid = request_id_of(headers, body)
-    kw: dict[str, Any] = {"status": status, "request_id": rid, "code": body.code}
-    said = _said(status, body)
+    kw: dict[str, Any] = {
+        "operation": op,
+        "status": status,
+        "code": body.code,
+        "request_id": request_id_of(headers, body),
+        "sent": True,
+        "attempts": attempts,
+        "earlier": earlier,
+    }
+    detail = body.message
     if status in (401, 403):
         if not key_set and not body.code:
             kw["code"] = "missing_api_key"  # we know why, even if the body does not say
-        return AuthenticationError(_auth_message(op, status, body, said, key_set), **kw)
-    gone = status in (405, 410) or (status == 404 and body.bare_not_found)
-    if op.is_simulation and gone:
-        return EndpointGoneError(
-            f"The simulate-conversation endpoint is gone ({said}). {_SIMULATE_GONE}", **kw
-        )
-    if status == 404 and op.is_testing and op.name != "run_tests":
-        if body.bare_not_found:  # the route itself is unknown
-            return EndpointGoneError(
-                f"The API does not offer the agent-testing endpoint to {op.phrase} ({said}).",
-                **kw,
-            )
-        what = _TESTING_SUBJECT.get(op.name)
-        named = f"No {what} with id {op.agent_id!r} was found" if what else "Nothing was found"
-        return ResourceNotFoundError(
-            f"{named} ({said}): it may have been deleted or belong to another account or region.",
-            **kw,
-        )
+        return AuthenticationError(detail, setting=KEY_VAR, **kw)
+    if op.is_simulation and (
+        status in _GONE_FOR_SIMULATE and (status != 404 or body.bare_not_found)
+    ):
+        return EndpointGoneError(detail, **kw)
     if status == 404:
-        message = (
-            f"No agent with id {op.agent_id!r} was found ({said}). Check the id (ids look like "
-            f"agent_3201k60p4ctyfg4smr22n17n6vxy); the agent may have been deleted, belong to "
-            f"another account, or live in another region (ELEVENLABS_API_RESIDENCY)."
-        )
-        if earlier:
-            message += f" An earlier attempt failed ({earlier}) and may already have done it."
-        return AgentNotFoundError(message, **kw)
+        if op.subject != "agent":
+            if body.bare_not_found:  # the route itself is unknown
+                return EndpointGoneError(detail, **kw)
+            return ResourceNotFoundError(detail, **kw)
+        return AgentNotFoundError(detail, **kw)
     if status == 410:
-        return EndpointGoneError(f"The API no longer offers this endpoint ({said}).", **kw)
+        return EndpointGoneError(detail, **kw)
     if status in (400, 422):
-        listed = "; ".join(f"{f.location}: {f.reason}" for f in body.fields[:_MAX_FIELDS])
-        more = len(body.fields) - _MAX_FIELDS
-        if more > 0:
-            listed += f"; and {more} more"
-        detail = listed if body.fields and not body.code else said
-        if body.fields and body.code:
-            detail = f"{said}; field {listed}"
-        return RequestValidationError(
-            f"The API refused the request to {op.phrase} (HTTP {status}): {detail}. "
-            f"Fix the fields named and try again.",
-            errors=list(body.fields),
-            **kw,
-        )
+        return RequestValidationError(detail, errors=list(body.fields), **kw)
     if status == 429:
         return RateLimitedError(
-            _rate_message(op, said, headers, attempts, retry_after), retry_after=retry_after, **kw
-        )
-    if status >= 500:
-        if op.idempotent:
-            note = f" It was tried {attempts} times." if attempts > 1 else ""
-        else:
-            note = op.not_retried_note
-        return UpstreamError(
-            f"The ElevenLabs API failed to {op.phrase} ({said}{_rid(rid)}).{note}", **kw
-        )
-    if 300 <= status < 400:
-        where = clip(headers.get("location", "?"), 120)
-        return UpstreamError(
-            f"The API answered {op.phrase} with a redirect (HTTP {status} to {where}), which is "
-            f"not followed (the key must not go elsewhere). Check ELEVENLABS_BASE_URL.",
+            detail,
+            retry_after,
+            max_concurrent=_header(headers, "maximum-concurrent-requests"),
+            in_use=_header(headers, "current-concurrent-requests"),
             **kw,
         )
-    return APIError(f"The API refused to {op.phrase} ({said}{_rid(rid)}).", **kw)
+    if status >= 500:
+        return UpstreamError(detail, kind="status", effect="unknown", **kw)
+    if 300 <= status < 400:
+        where = clip(headers.get("location", "?"), 120)
+        return UpstreamError(detail, kind="redirect", url=where, setting=BASE_URL_VAR, **kw)
+    return APIError(detail, **kw)
 
 
-def _said(status: int, body: ErrorBody) -> str:
-    """'HTTP 401 invalid_api_key: Invalid API key' with what the body offered."""
-    head = f"HTTP {status}" + (f" {body.code}" if body.code else "")
-    return f"{head}: {body.message}" if body.message else head
-
-
-def _rid(request_id: str | None) -> str:
-    return f"; request id {request_id}" if request_id else ""
-
-
-def _auth_message(op: Operation, status: int, body: ErrorBody, said: str, key_set: bool) -> str:
-    code = (body.code or "").lower()
-    if code == "missing_api_key" or not key_set:
-        return (
-            f"No API key was sent, so the API refused to {op.phrase} ({said}). "
-            f"Set {KEY_VAR} to your ElevenLabs API key."
-        )
-    if code == "invalid_api_key":
-        return (
-            f"The API key in {KEY_VAR} was refused as invalid ({said}). "
-            f"Set {KEY_VAR} to a valid key (elevenlabs.io, Settings > API keys)."
-        )
-    if code == "quota_exceeded":
-        return (
-            f"The account of the key in {KEY_VAR} is out of quota ({said}). "
-            f"Add credits to the account or use another key."
-        )
-    if status == 403:
-        return (
-            f"The key in {KEY_VAR} is not allowed to {op.phrase} ({said}). Use a key with "
-            f"access to ElevenLabs Agents (Conversational AI) for this account."
-        )
-    return f"The API refused the key in {KEY_VAR} ({said}). Check {KEY_VAR}."
-
-
-def _rate_message(
-    op: Operation,
-    said: str,
-    headers: Mapping[str, str],
-    attempts: int,
-    retry_after: float | None,
-) -> str:
-    tries = f" after {attempts} attempts" if attempts > 1 else ""
-    text = f"The ElevenLabs API is rate limiting requests to {op.phrase} ({said}){tries}."
-    current = headers.get("current-concurrent-requests")
-    maximum = headers.get("maximum-concurrent-requests")
-    if maximum:
-        text += f" The account allows {clip(maximum, 10)} concurrent requests"
-        text += f" and {clip(current, 10)} are in use." if current else "."
-    if retry_after is not None:
-        text += f" Retry after {retry_after:.0f} s."
-    else:
-        text += " Retry in a few seconds"
-        text += ", or run fewer simulations at once." if op.is_simulation else "."
-    return text
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    return clip(value, 10) if value else None
 
 
 def error_for_transport(
@@ -362,26 +222,25 @@ def error_for_transport(
 ) -> APIError:
     """The error for a failure without an HTTP answer: kind is connect, timeout or broken."""
     what = f"{exc_name}: {clip(exc_text, 160)}" if exc_text else exc_name
-    tries = f" ({attempts} attempts)" if attempts > 1 else ""
+    kw: dict[str, Any] = {"operation": op, "attempts": attempts}
     if kind == "connect":
         return UpstreamError(
-            f"Could not connect to the ElevenLabs API at {base_url} to {op.phrase} "
-            f"({what}){tries}. Nothing was sent. Check the network, ELEVENLABS_BASE_URL and "
-            f"ELEVENLABS_API_RESIDENCY."
+            what, kind="connect", url=base_url, sent=False, setting=BASE_URL_VAR, **kw
         )
-    note = op.not_retried_note if not op.idempotent else ""
     if kind == "timeout":
         if op.name == "simulate_stream":
             return StreamError(
-                f"The simulation stream stalled: no answer for {timeout:g} s while trying to "
-                f"{op.phrase} ({exc_name}; AGENTS_MCP_STALL_TIMEOUT).{note}"
+                f"the stream stalled: no answer for {timeout:g} s ({exc_name})",
+                kind="stall",
+                frames=0,
+                turns=0,
+                timeout=timeout,
+                setting="AGENTS_MCP_STALL_TIMEOUT",
+                sent=True,
+                effect="unknown",
+                **kw,
             )
-        limit = f" within {timeout:g} s" if timeout else ""
         return UpstreamError(
-            f"The ElevenLabs API did not answer{limit} while trying to {op.phrase} "
-            f"({what}){tries}.{note}"
+            what, kind="timeout", timeout=timeout, sent=True, effect="unknown", **kw
         )
-    return UpstreamError(
-        f"The connection to the ElevenLabs API broke while trying to {op.phrase} "
-        f"({what}){tries}.{note}"
-    )
+    return UpstreamError(what, kind="broken", sent=True, effect="unknown", **kw)

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from agents_mcp.api.errors import RequestValidationError
+from agents_mcp.api.errors import InvalidIdError
 from agents_mcp.api.failures import Operation, clip
 
 if TYPE_CHECKING:
@@ -46,9 +46,7 @@ def validate_id(value: object, what: str) -> str:
     if isinstance(value, str) and _ID.fullmatch(value):
         return value
     shown = repr(clip(value, 60)) if isinstance(value, str) else type(value).__name__
-    raise RequestValidationError(
-        f"Invalid {what} id {shown}: it has 1 to 128 letters, digits, '_' or '-'. Nothing was sent."
-    )
+    raise InvalidIdError(shown, subject=what)
 
 
 def _params(**values: Any) -> dict[str, Any]:

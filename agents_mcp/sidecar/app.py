@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp
 
+from agents_mcp.errors import ConfigError
 from agents_mcp.settings import Settings
 from agents_mcp.sidecar.middleware import (
     BearerAuthMiddleware,
@@ -26,7 +27,7 @@ MAX_BODY_BYTES = 1024 * 1024  # MCP requests are small JSON; 1 MiB leaves room f
 MIN_REQUEST_STATE_KEY_LEN = 32
 
 
-class HTTPSettingsError(ValueError):
+class HTTPSettingsError(ConfigError):
     """A setting makes the HTTP transport unsafe or impossible; the message says which."""
 
 
@@ -47,7 +48,8 @@ def request_state_security(settings: Settings) -> RequestStateSecurity | None:
             raise HTTPSettingsError(
                 f"AGENTS_MCP_REQUEST_STATE_KEYS: key {i + 1} is shorter than "
                 f"{MIN_REQUEST_STATE_KEY_LEN} bytes; generate one with "
-                "`python -c 'import secrets; print(secrets.token_hex(32))'`"
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`",
+                setting="AGENTS_MCP_REQUEST_STATE_KEYS",
             )
     return RequestStateSecurity(keys=keys)
 

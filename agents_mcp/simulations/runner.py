@@ -29,6 +29,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
 from agents_mcp.api.errors import APIError, EndpointGoneError
+from agents_mcp.errors import JobBusyError, UnknownJobError
 from agents_mcp.simulations import tests_backend
 from agents_mcp.simulations.record import Backend, SimulationRecord, new_simulation_id
 from agents_mcp.simulations.request import RequestBuildError
@@ -48,13 +49,12 @@ FOREIGN_POLL_SECONDS = 0.5  # waiting on a job another server process owns: poll
 BackendSetting = Literal["auto", "stream", "tests"]
 
 
-class SimulationBusyError(Exception):
+class SimulationBusyError(JobBusyError):
     """Too many simulations running and waiting: refuse the new one (nothing was started)."""
 
 
-class UnknownSimulationError(KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "unknown simulation"
+class UnknownSimulationError(UnknownJobError):
+    """No simulation with this id was run here (or it was pruned)."""
 
 
 @dataclass(frozen=True)
@@ -158,10 +158,7 @@ class SimulationManager:
         active = len(self._jobs)
         if active >= self.max_concurrent + self.max_queued:
             raise SimulationBusyError(
-                f"Too many simulations at once: {active} already started (at most "
-                f"{self.max_concurrent} run at a time and {self.max_queued} more wait their "
-                "turn). Nothing was started. Wait for one to finish (get_simulation with "
-                "wait_seconds) and try again."
+                active=active, running=self.max_concurrent, queued=self.max_queued
             )
         record = SimulationRecord(
             simulation_id=new_simulation_id(),
@@ -327,10 +324,7 @@ class SimulationManager:
             return job.record
         record = self.store.get(simulation_id)
         if record is None:
-            raise UnknownSimulationError(
-                f"Unknown simulation id {simulation_id!r}: no simulation with this id was run "
-                "here (or it was pruned). Ids come from simulate_conversation's result."
-            )
+            raise UnknownSimulationError(simulation_id)
         return record
 
     async def wait(

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents_mcp.api import errors as api_errors
 from agents_mcp.api import validate_agent_id
+from agents_mcp.errors_text import error_text
 from agents_mcp.logs import redact
 from agents_mcp.report import VIEWER_META
 from agents_mcp.simulations import (
@@ -42,8 +43,7 @@ from agents_mcp.simulations.request import RequestBuildError, build_request
 from agents_mcp.simulations.summary import WAIT_HINT_SECONDS, PageError, View, render
 from agents_mcp.state import AppState
 from agents_mcp.tools import ToolDefinition
-from agents_mcp.tools.errors import ToolCall, tool_call
-from agents_mcp.tools.errors import describe as describe_error
+from agents_mcp.tools.errors import ToolCall, tool_call, tool_error
 
 logger = logging.getLogger("agents_mcp.tools.simulations")
 
@@ -93,7 +93,7 @@ def explained(record: SimulationRecord, manager: SimulationManager, tool: str) -
         exc = cls(record.error) if is_api else None
     if exc is None:
         return record
-    text = describe_error(exc, tool=tool, agent_id=record.agent_id)
+    text = error_text(exc, tool=tool, agent_id=record.agent_id)
     return dataclasses.replace(record, error=redact(text))
 
 
@@ -171,7 +171,7 @@ async def simulate_conversation(
             record = manager.start(agent_id, request, prepared)
         except SimulationBusyError as exc:
             call.outcome = "busy"
-            raise ToolError(str(exc)) from None
+            raise tool_error(exc) from None
         sid = record.simulation_id
         try:
             record = await manager.wait(sid, wait_seconds, _progress_reporter(ctx))
@@ -202,7 +202,7 @@ def _known(manager: SimulationManager, simulation_id: str, call: ToolCall) -> Si
         return manager.get(simulation_id)
     except UnknownSimulationError as exc:
         call.outcome = "unknown_simulation"
-        raise ToolError(str(exc)) from None
+        raise tool_error(exc) from None
 
 
 async def get_simulation(
@@ -261,7 +261,7 @@ async def simulation_resource(simulation_id: str, ctx: Context) -> str:
     try:
         record = _manager(ctx).get(simulation_id)
     except UnknownSimulationError as exc:
-        raise ResourceNotFoundError(str(exc)) from None
+        raise ResourceNotFoundError(error_text(exc)) from None
     return json.dumps(record.document(), ensure_ascii=False, separators=(",", ":"))
 
 
