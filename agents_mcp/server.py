@@ -221,6 +221,11 @@ def build_server(
         request_state_security=request_state_security,
     )
     registry.register(mcp, enabled)
+    from agents_mcp import completions, mcp_logging, prompts
+
+    prompts.register(mcp, enabled)
+    completions.install(mcp, lambda: mcp.state)
+    mcp_logging.install(mcp)
     return mcp
 
 

@@ -1,0 +1,191 @@
+"""The server's log lines as MCP log notifications (`notifications/message`), at the level the
+client asked for with `logging/setLevel`.
+
+Rules:
+- Only the server's own loggers (`agents_mcp.*`) are forwarded, and a line goes only to the client
+  whose request produced it (tool call lines, API client lines, the simulation it started): a
+  context variable set by a middleware for each request names the session and the request, and
+  the line rides that request's stream. Nothing is sent to a connection that did not ask (no
+  `logging/setLevel` yet); on 2026-07-28+ connections the SDK applies the per-request opt-in.
+- Every line is redacted (`logs.redact`) before it leaves, like the stderr line; tracebacks are
+  not sent (the stderr log has them).
+- Sending never blocks the code that logged: lines are queued per request (bounded; the oldest
+  are dropped when a slow client lets the queue fill) and one task per queue sends them in order.
+  A failed send (the client went away) is dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextvars
+import logging
+import warnings
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcp.server import MCPServer
+from mcp.server.context import ServerRequestContext
+from mcp.server.session import ServerSession
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.types import EmptyResult, LoggingLevel, RequestId, SetLevelRequestParams
+
+from agents_mcp.logs import redact, set_forwarding_level
+
+# The SDK marks the logging capability deprecated for the 2026-07-28 protocol; the clients of
+# today (and the conformance suite) still use it on 2025 connections.
+warnings.filterwarnings("ignore", message="The logging capability", category=MCPDeprecationWarning)
+
+FORWARDED_LOGGER = "agents_mcp"
+QUEUE_LIMIT = 200  # lines waiting for one request's stream; older ones are dropped past this
+MESSAGE_LIMIT = 2000  # characters of one line
+
+# MCP (syslog) levels in order, and the Python level each one starts at.
+MCP_LEVELS: dict[str, int] = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "notice": logging.INFO + 5,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "alert": logging.CRITICAL + 10,
+    "emergency": logging.CRITICAL + 20,
+}
+
+
+def mcp_level(levelno: int) -> LoggingLevel:
+    """The MCP level of a Python record level (the highest MCP level at or below it)."""
+    chosen: LoggingLevel = "debug"
+    for name, start in MCP_LEVELS.items():
+        if levelno >= start:
+            chosen = name  # type: ignore[assignment]  # keys are the LoggingLevel literals
+    return chosen
+
+
+@dataclass(eq=False)
+class _Target:
+    """Where the lines logged during one request go: its session and request id."""
+
+    session: ServerSession
+    request_id: RequestId | None
+    threshold: int | None  # None: the connection opted in per request (2026-07-28+): SDK gates
+    queue: collections.deque[tuple[LoggingLevel, str, str]] = field(
+        default_factory=lambda: collections.deque(maxlen=QUEUE_LIMIT)
+    )
+    sending: bool = False
+
+
+_current: contextvars.ContextVar[_Target | None] = contextvars.ContextVar(
+    "agents_mcp_log_target", default=None
+)
+_tasks: set[asyncio.Task[None]] = set()
+
+
+def _connection_of(session: ServerSession) -> object | None:
+    """The connection a request came on: the level a client chose is kept per connection.
+
+    The SDK's per-request ServerSession holds its Connection privately (the newer `Context`
+    exposes it as `.connection`); None if that changes, and then nothing is forwarded.
+    """
+    return getattr(session, "_connection", None)
+
+
+# The level each live connection chose (entries go with their connection).
+_levels: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
+
+
+async def set_level(ctx: ServerRequestContext[Any], params: SetLevelRequestParams) -> EmptyResult:
+    """`logging/setLevel`: remember the level for this connection; lines at or above it go."""
+    connection = _connection_of(ctx.session)
+    if connection is not None:
+        _levels[connection] = MCP_LEVELS[params.level]
+        # the forwarded logger must let records at the lowest chosen level through
+        set_forwarding_level(min(_levels.values()))
+    return EmptyResult()
+
+
+def _is_modern(session: ServerSession) -> bool:
+    from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+    return session.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+
+async def route_logs(
+    ctx: ServerRequestContext[Any], call_next: Callable[[ServerRequestContext[Any]], Awaitable[Any]]
+) -> Any:
+    """Middleware: lines logged while this request is handled go to its client, if it asked."""
+    if ctx.request_id is None:  # a notification has no stream to carry a log line
+        return await call_next(ctx)
+    threshold: int | None
+    if _is_modern(ctx.session):
+        threshold = None
+    else:
+        connection = _connection_of(ctx.session)
+        chosen = _levels.get(connection) if connection is not None else None
+        if chosen is None:
+            return await call_next(ctx)
+        threshold = chosen
+    token = _current.set(_Target(ctx.session, ctx.request_id, threshold))
+    try:
+        return await call_next(ctx)
+    finally:
+        _current.reset(token)
+
+
+class MCPLogHandler(logging.Handler):
+    """Queues each record for the client of the request that logged it (see module rules)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        target = _current.get()
+        if target is None:
+            return
+        if target.threshold is not None and record.levelno < target.threshold:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # logged from a worker thread: no stream to write to from here
+            return
+        try:
+            message = record.getMessage()
+        except Exception:
+            message = str(record.msg)
+        text = redact(message)
+        if len(text) > MESSAGE_LIMIT:
+            text = text[:MESSAGE_LIMIT] + "…"
+        target.queue.append((mcp_level(record.levelno), record.name, text))
+        if not target.sending:
+            target.sending = True
+            task = loop.create_task(_drain(target))
+            _tasks.add(task)
+            task.add_done_callback(_tasks.discard)
+
+
+async def _drain(target: _Target) -> None:
+    token = _current.set(None)  # the send path must not feed itself
+    try:
+        while target.queue:
+            level, name, text = target.queue.popleft()
+            try:
+                await target.session.send_log_message(
+                    level, text, logger=name, related_request_id=target.request_id
+                )
+            except Exception:  # the client or its stream is gone: drop the rest
+                target.queue.clear()
+    finally:
+        target.sending = False
+        _current.reset(token)
+
+
+_handler: MCPLogHandler | None = None
+
+
+def install(mcp: MCPServer[Any]) -> None:
+    """Declare the logging capability on `mcp`, honour `logging/setLevel`, forward the lines."""
+    global _handler
+    mcp._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
+    mcp.middleware.append(route_logs)
+    if _handler is None:
+        _handler = MCPLogHandler(logging.DEBUG)
+        logging.getLogger(FORWARDED_LOGGER).addHandler(_handler)
