@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 from mcp.server import MCPServer
 from mcp.server.context import ServerRequestContext
 from mcp.server.session import ServerSession
@@ -41,6 +42,7 @@ warnings.filterwarnings("ignore", message="The logging capability", category=MCP
 FORWARDED_LOGGER = "agents_mcp"
 QUEUE_LIMIT = 200  # lines waiting for one request's stream; older ones are dropped past this
 MESSAGE_LIMIT = 2000  # characters of one line
+FLUSH_SECONDS = 2.0  # at most this long to send a request's lines before its response
 
 # MCP (syslog) levels in order, and the Python level each one starts at.
 MCP_LEVELS: dict[str, int] = {
@@ -75,6 +77,8 @@ class _Target:
         default_factory=lambda: collections.deque(maxlen=QUEUE_LIMIT)
     )
     sending: bool = False
+    answered: bool = False  # the request has its response: later lines take the connection's stream
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 _current: contextvars.ContextVar[_Target | None] = contextvars.ContextVar(
@@ -127,11 +131,17 @@ async def route_logs(
         if chosen is None:
             return await call_next(ctx)
         threshold = chosen
-    token = _current.set(_Target(ctx.session, ctx.request_id, threshold))
+    target = _Target(ctx.session, ctx.request_id, threshold)
+    token = _current.set(target)
     try:
-        return await call_next(ctx)
+        result = await call_next(ctx)
     finally:
         _current.reset(token)
+    # the lines of this request reach the client before its response (they ride its stream)
+    with anyio.move_on_after(FLUSH_SECONDS):
+        await _drain(target)
+    target.answered = True
+    return result
 
 
 class MCPLogHandler(logging.Handler):
@@ -163,16 +173,19 @@ class MCPLogHandler(logging.Handler):
 
 
 async def _drain(target: _Target) -> None:
+    """Send the queued lines in order (one sender at a time per request)."""
     token = _current.set(None)  # the send path must not feed itself
     try:
-        while target.queue:
-            level, name, text = target.queue.popleft()
-            try:
-                await target.session.send_log_message(
-                    level, text, logger=name, related_request_id=target.request_id
-                )
-            except Exception:  # the client or its stream is gone: drop the rest
-                target.queue.clear()
+        async with target.lock:
+            while target.queue:
+                level, name, text = target.queue.popleft()
+                request_id = None if target.answered else target.request_id
+                try:
+                    await target.session.send_log_message(
+                        level, text, logger=name, related_request_id=request_id
+                    )
+                except Exception:  # the client or its stream is gone: drop the rest
+                    target.queue.clear()
     finally:
         target.sending = False
         _current.reset(token)
