@@ -2,7 +2,9 @@
 
 `setup_logging` installs one stderr handler on the root logger with a redaction filter: any
 registered secret (the API key, the HTTP auth token) that reaches a message, its arguments or a
-traceback is replaced by `***` before anything is written.
+traceback is replaced by `***` before anything is written. The `agents_mcp` logger's level is
+the lower of the stderr level and the lowest level an MCP client asked for (agents_mcp/
+mcp_logging.py sends those lines as notifications); the stderr handler keeps its own level.
 """
 
 from __future__ import annotations

@@ -5,10 +5,15 @@ Rules:
 - Only the server's own loggers (`agents_mcp.*`) are forwarded, and a line goes only to the client
   whose request produced it (tool call lines, API client lines, the simulation it started): a
   context variable set by a middleware for each request names the session and the request, and
-  the line rides that request's stream. Nothing is sent to a connection that did not ask (no
-  `logging/setLevel` yet); on 2026-07-28+ connections the SDK applies the per-request opt-in.
+  the line rides that request's stream, sent before the response; lines logged after it (a
+  simulation it started) take the connection's stream. Nothing is sent to a connection that did
+  not ask (no `logging/setLevel` yet); on 2026-07-28+ connections the request's `_meta` opt-in
+  decides instead.
 - Every line is redacted (`logs.redact`) before it leaves, like the stderr line; tracebacks are
   not sent (the stderr log has them).
+- The level chosen with `logging/setLevel` lives as long as the connection (an MCP session on
+  HTTP; with AGENTS_MCP_STATELESS_HTTP every request is its own connection, so only the 2026
+  per-request opt-in can ask for lines there).
 - Sending never blocks the code that logged: lines are queued per request (bounded; the oldest
   are dropped when a slow client lets the queue fill) and one task per queue sends them in order.
   A failed send (the client went away) is dropped silently.
@@ -28,6 +33,7 @@ from typing import Any
 
 import anyio
 from mcp.server import MCPServer
+from mcp.server.connection import allowed_log_levels
 from mcp.server.context import ServerRequestContext
 from mcp.server.session import ServerSession
 from mcp.shared.exceptions import MCPDeprecationWarning
@@ -72,7 +78,7 @@ class _Target:
 
     session: ServerSession
     request_id: RequestId | None
-    threshold: int | None  # None: the connection opted in per request (2026-07-28+): SDK gates
+    threshold: int  # the lowest Python level sent
     queue: collections.deque[tuple[LoggingLevel, str, str]] = field(
         default_factory=lambda: collections.deque(maxlen=QUEUE_LIMIT)
     )
@@ -105,32 +111,45 @@ async def set_level(ctx: ServerRequestContext[Any], params: SetLevelRequestParam
     connection = _connection_of(ctx.session)
     if connection is not None:
         _levels[connection] = MCP_LEVELS[params.level]
-        # the forwarded logger must let records at the lowest chosen level through
-        set_forwarding_level(min(_levels.values()))
+        _refresh_forwarding()
     return EmptyResult()
 
 
-def _is_modern(session: ServerSession) -> bool:
-    from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+_opt_in_floor: int | None = None  # the lowest level a 2026-07-28+ request opted in to
 
-    return session.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+def _refresh_forwarding() -> None:
+    """The forwarded logger lets records at the lowest level any client wants through."""
+    wanted = [*_levels.values(), *([_opt_in_floor] if _opt_in_floor is not None else [])]
+    set_forwarding_level(min(wanted) if wanted else None)
+
+
+def _threshold(ctx: ServerRequestContext[Any]) -> int | None:
+    """The lowest level to send for this request; None: send nothing.
+
+    Handshake connections: the level the connection chose with logging/setLevel. 2026-07-28+
+    connections: the request's own `_meta` opt-in (the SDK's rule, which for a request without
+    one allows every level on a handshake connection and none on a 2026 one).
+    """
+    if allowed_log_levels(ctx.protocol_version, None):  # only a handshake-era connection
+        connection = _connection_of(ctx.session)
+        return _levels.get(connection) if connection is not None else None
+    global _opt_in_floor
+    opted_in = allowed_log_levels(ctx.protocol_version, ctx.meta)
+    threshold = min((MCP_LEVELS[level] for level in opted_in), default=None)
+    if threshold is not None and (_opt_in_floor is None or threshold < _opt_in_floor):
+        _opt_in_floor = threshold
+        _refresh_forwarding()
+    return threshold
 
 
 async def route_logs(
     ctx: ServerRequestContext[Any], call_next: Callable[[ServerRequestContext[Any]], Awaitable[Any]]
 ) -> Any:
     """Middleware: lines logged while this request is handled go to its client, if it asked."""
-    if ctx.request_id is None:  # a notification has no stream to carry a log line
+    threshold = _threshold(ctx) if ctx.request_id is not None else None  # notifications: none
+    if threshold is None:
         return await call_next(ctx)
-    threshold: int | None
-    if _is_modern(ctx.session):
-        threshold = None
-    else:
-        connection = _connection_of(ctx.session)
-        chosen = _levels.get(connection) if connection is not None else None
-        if chosen is None:
-            return await call_next(ctx)
-        threshold = chosen
     target = _Target(ctx.session, ctx.request_id, threshold)
     token = _current.set(target)
     try:
@@ -151,7 +170,7 @@ class MCPLogHandler(logging.Handler):
         target = _current.get()
         if target is None:
             return
-        if target.threshold is not None and record.levelno < target.threshold:
+        if record.levelno < target.threshold:
             return
         try:
             loop = asyncio.get_running_loop()

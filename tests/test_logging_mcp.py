@@ -11,6 +11,7 @@ import logging
 
 import anyio
 import pytest
+from http_sidecar import TOKEN, Sidecar, clean_env, mcp_client
 from mcp.types import LoggingMessageNotificationParams
 from mcp_fixture import sandbox_env, stdio_server
 
@@ -88,16 +89,48 @@ async def test_set_level_then_tool_lines_arrive_redacted(sandbox, tmp_path):
 
 async def test_modern_connection_sends_only_on_request_opt_in(sandbox, tmp_path):
     env = sandbox_env(sandbox, tmp_path)
-    opted, silent = Inbox(), Inbox()
+    opted, warned, silent = Inbox(), Inbox(), Inbox()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "c").mkdir()
     async with (
         stdio_server(env, log_dir=tmp_path, logging_callback=opted, log_level="info") as (a, _),
-        stdio_server(env, log_dir=tmp_path / "..", logging_callback=silent) as (b, _),
+        stdio_server(env, log_dir=tmp_path / "b", logging_callback=warned, log_level="warning") as (
+            b,
+            _,
+        ),
+        stdio_server(env, log_dir=tmp_path / "c", logging_callback=silent) as (c, _),
     ):
-        assert not (await a.call_tool("get_agent_link", {"agent_id": DEMO})).is_error
-        assert not (await b.call_tool("get_agent_link", {"agent_id": DEMO})).is_error
+        assert a.protocol_version == "2026-07-28"
+        for client in (a, b, c):
+            assert not (await client.call_tool("get_agent_link", {"agent_id": DEMO})).is_error
+        await b.call_tool("get_agent_link", {"agent_id": "agent_nobody_here"})
         await opted.wait_for(f"tool=get_agent_link agent_id={DEMO} outcome=ok")
+        await warned.wait_for("agent_id=agent_nobody_here")
         await anyio.sleep(0.3)
+        assert all(m.level == "warning" for m in warned.messages)
         assert silent.messages == []
+
+
+async def test_http_sidecar_sends_the_lines_on_the_call_stream(sandbox, tmp_path):
+    env = clean_env(
+        ELEVENLABS_BASE_URL=sandbox.base_url,
+        ELEVENLABS_API_KEY=sandbox.api_key,
+        AGENTS_MCP_AUTH_TOKEN=TOKEN,
+        AGENTS_MCP_DATA_DIR=str(tmp_path),
+    )
+    inbox, other = Inbox(), Inbox()
+    with Sidecar.serve(env=env) as sidecar:
+        async with (
+            mcp_client(sidecar.url, mode="legacy", logging_callback=inbox) as client,
+            mcp_client(sidecar.url, mode="legacy", logging_callback=other) as bystander,
+        ):
+            await client.set_logging_level("info")
+            await bystander.set_logging_level("info")
+            assert not (await client.call_tool("get_agent_link", {"agent_id": DEMO})).is_error
+            await inbox.wait_for(f"tool=get_agent_link agent_id={DEMO} outcome=ok")
+            await anyio.sleep(0.3)
+            assert other.messages == []  # another session's lines are not its business
+        assert TOKEN not in sidecar.log() and sandbox.api_key not in sidecar.log()
 
 
 def test_python_levels_map_to_mcp_levels():
