@@ -15,6 +15,7 @@ upstream error or a slow API answers an empty list (the error is logged). At mos
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -80,14 +81,13 @@ async def stored_simulation_ids(state: AppState) -> list[str]:
 
 
 async def stored_run_ids(state: AppState) -> list[str]:
-    """Stored test runs, newest first: the run store's `ids()` once the lifespan has one."""
+    """Stored test runs, newest first: `ids()` of the lifespan's run manager or of its store
+    (sync or async), once one has it; none until then."""
     runs = getattr(state, "test_runs", None)
-    ids = getattr(runs, "ids", None)
+    ids = getattr(runs, "ids", None) or getattr(getattr(runs, "store", None), "ids", None)
     if ids is None:
         return []
-    found = ids()
-    if isinstance(found, Awaitable):
-        found = await found
+    found = await ids() if inspect.iscoroutinefunction(ids) else await anyio.to_thread.run_sync(ids)
     return [str(i) for i in found]
 
 
