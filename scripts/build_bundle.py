@@ -31,11 +31,11 @@ MAX_BYTES = 5 * 1024 * 1024
 FILES = ("pyproject.toml", "README.md", "LICENSE")
 TREES = ("agents_mcp", "config/agents")  # config/agents: the wheel's demo agents (pyproject)
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".DS_Store")
+sys.path.insert(0, str(ROOT))  # this checkout's agents_mcp, whatever the venv has installed
 
 
 def tool_entries() -> list[dict[str, str]]:
     """Every tool the server can offer, as tools/list names and describes it."""
-    sys.path.insert(0, str(ROOT))
     from agents_mcp.tools.registry import all_tools
 
     return [{"name": t.name, "description": t.wire_description()} for t in all_tools()]
