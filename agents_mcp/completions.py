@@ -58,9 +58,18 @@ SIMULATION_DETAIL_PROMPTS: frozenset[str] = frozenset()
 async def list_agents_page(api: AgentsAPI, search: str | None) -> list[dict[str, Any]]:
     """One page of the agents list (raw dicts with `agent_id` and `name`).
 
-    Calls GET /v1/convai/agents through the client's retry machinery; AgentConfigAPI.list_agents
-    (agentview) does the same with its checks, and this function should become a call to it.
+    AgentConfigAPI.list_agents when the API layer has it; until then the same GET
+    /v1/convai/agents through the client's retry machinery.
     """
+    try:
+        from agents_mcp.api.agent_config import AgentConfigAPI  # type: ignore[import-not-found]
+    except ImportError:
+        return await _list_agents_directly(api, search)
+    page = await AgentConfigAPI(api).list_agents(search=search, page_size=AGENT_PAGE_SIZE)
+    return list(page["agents"])
+
+
+async def _list_agents_directly(api: AgentsAPI, search: str | None) -> list[dict[str, Any]]:
     from agents_mcp.api.client import AGENTS_PATH, _json_or_none
     from agents_mcp.api.failures import Operation
 
