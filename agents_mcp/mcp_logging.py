@@ -51,7 +51,7 @@ MESSAGE_LIMIT = 2000  # characters of one line
 FLUSH_SECONDS = 2.0  # at most this long to send a request's lines before its response
 
 # MCP (syslog) levels in order, and the Python level each one starts at.
-MCP_LEVELS: dict[str, int] = {
+MCP_LEVELS: dict[LoggingLevel, int] = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
     "notice": logging.INFO + 5,
@@ -68,7 +68,7 @@ def mcp_level(levelno: int) -> LoggingLevel:
     chosen: LoggingLevel = "debug"
     for name, start in MCP_LEVELS.items():
         if levelno >= start:
-            chosen = name  # type: ignore[assignment]  # keys are the LoggingLevel literals
+            chosen = name
     return chosen
 
 
