@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench soak clean
+.PHONY: demo test bench soak bundle node-tools clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,5 +29,13 @@ bench: $(BIN)/.installed
 soak: $(BIN)/.installed
 	$(BIN)/python bench/bench_soak.py
 
+# Node 22 and the npm tools (conformance suite, Inspector CLI, mcpb) in .cache/node.
+node-tools:
+	bash scripts/ci_node.sh
+
+# The Claude Desktop bundle: dist/agents-mcp.mcpb (manifest tools from the tool definitions).
+bundle: $(BIN)/.installed node-tools
+	$(BIN)/python scripts/build_bundle.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

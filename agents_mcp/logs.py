@@ -2,7 +2,9 @@
 
 `setup_logging` installs one stderr handler on the root logger with a redaction filter: any
 registered secret (the API key, the HTTP auth token) that reaches a message, its arguments or a
-traceback is replaced by `***` before anything is written.
+traceback is replaced by `***` before anything is written. The `agents_mcp` logger's level is
+the lower of the stderr level and the lowest level an MCP client asked for (agents_mcp/
+mcp_logging.py sends those lines as notifications); the stderr handler keeps its own level.
 """
 
 from __future__ import annotations
@@ -87,6 +89,24 @@ class RedactingStreamHandler(logging.StreamHandler):
 
 
 _handler: logging.Handler | None = None
+_stderr_level = logging.INFO
+_forwarding_level: int | None = None  # the lowest level an MCP client asked for (mcp_logging)
+
+
+def _apply_levels() -> None:
+    """`agents_mcp` lets through what stderr or a client wants; the stderr handler keeps its own
+    level, so a client asking for debug lines adds nothing to stderr."""
+    wanted = _stderr_level
+    if _forwarding_level is not None:
+        wanted = min(wanted, _forwarding_level)
+    logger.setLevel(wanted)
+
+
+def set_forwarding_level(level: int | None) -> None:
+    """The lowest level an MCP client asked for (None: no client asked)."""
+    global _forwarding_level
+    _forwarding_level = level
+    _apply_levels()
 
 
 def setup_logging(
@@ -96,7 +116,7 @@ def setup_logging(
 
     Idempotent: a second call replaces the handler installed by the first.
     """
-    global _handler
+    global _handler, _stderr_level
     for secret in secrets:
         register_secret(secret)
     root = logging.getLogger()
@@ -115,8 +135,10 @@ def setup_logging(
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
+    handler.setLevel(numeric)
     root.setLevel(max(numeric, logging.WARNING))
-    logger.setLevel(numeric)
+    _stderr_level = numeric
+    _apply_levels()
     # The MCP SDK logs every request at INFO; keep it quiet unless debugging.
     for name in ("mcp", "httpx", "httpcore", "uvicorn", "uvicorn.access"):
         logging.getLogger(name).setLevel(numeric if numeric <= logging.DEBUG else logging.WARNING)

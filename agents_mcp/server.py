@@ -236,6 +236,11 @@ def build_server(
         extensions=_extensions(enabled),
     )
     registry.register(mcp, enabled)
+    from agents_mcp import completions, mcp_logging, prompts
+
+    prompts.register(mcp, enabled)
+    completions.install(mcp, lambda: mcp.state)
+    mcp_logging.install(mcp)
     return mcp
 
 
