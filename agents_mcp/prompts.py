@@ -21,6 +21,7 @@ from mcp.types import INVALID_PARAMS
 from pydantic import Field
 
 from agents_mcp.api import InvalidAgentIdError, validate_agent_id
+from agents_mcp.errors_text import error_text
 
 # The tool names prompts may mention (the fixed product surface, DESIGN.md).
 PRODUCT_TOOLS: frozenset[str] = frozenset(
@@ -50,7 +51,7 @@ def _agent(agent_id: str) -> str:
     try:
         return validate_agent_id(agent_id.strip())
     except InvalidAgentIdError as exc:
-        raise _bad(str(exc).replace(" Nothing was sent.", "")) from None
+        raise _bad(error_text(exc).split(" Nothing was sent.")[0]) from None
 
 
 def _run(run_id: str) -> str:
