@@ -5,6 +5,10 @@ ends, and any later call can wait again (`get_simulation`). Each frame the strea
 a `Progress` event for whoever waits at that moment. At most `max_concurrent` jobs stream at once;
 up to `max_queued` more wait for a slot; beyond that `start` refuses with `SimulationBusyError`.
 
+Backends: `stream` (POST .../simulate-conversation/stream), `tests` (the agent-testing API, see
+tests_backend.py), or `auto`: the stream until the simulate endpoint first answers 404/405/410,
+then, for the rest of the process, the agent-testing API (the job that met the 404 switches too).
+
 What cancels a job: `cancel()` (the caller of simulate_conversation was cancelled, or a model
 asked to stop), and the server stopping. Abandoning a *wait* never does: a wait is a read.
 Whatever ends a job, its record is stored at once with the turns received so far.
@@ -18,14 +22,16 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
-from agents_mcp.api.errors import APIError
-from agents_mcp.simulations.record import SimulationRecord, new_simulation_id
+from agents_mcp.api.errors import APIError, EndpointGoneError
+from agents_mcp.simulations import tests_backend
+from agents_mcp.simulations.record import Backend, SimulationRecord, new_simulation_id
+from agents_mcp.simulations.request import RequestBuildError
 from agents_mcp.simulations.store import INTERRUPTED, SimulationStore
 from agents_mcp.simulations.summary import progress_message
 
@@ -37,6 +43,9 @@ logger = logging.getLogger("agents_mcp.simulations")
 
 CLOSE_GRACE_SECONDS = 1.0  # closing the upstream stream never takes longer than this
 FOREIGN_POLL_SECONDS = 0.5  # waiting on a job another server process owns: poll the store
+
+
+BackendSetting = Literal["auto", "stream", "tests"]
 
 
 class SimulationBusyError(Exception):
@@ -64,6 +73,7 @@ ProgressCallback = Callable[[Progress], Awaitable[Any]]
 class _Job:
     record: SimulationRecord
     request: SimulateRequest
+    prepared: tests_backend.PreparedTest | None = None  # the test body, when checked up front
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     done: anyio.Event = field(default_factory=anyio.Event)
     subscribers: set[MemoryObjectSendStream[Progress]] = field(default_factory=set)
@@ -83,8 +93,15 @@ class SimulationManager:
         *,
         max_queued: int | None = None,
         checkpoint_seconds: float = 2.0,
+        backend: BackendSetting = "auto",
+        poll_seconds: float = 2.0,
+        simulation_timeout: float = 600.0,
     ) -> None:
         self.api = api
+        self.backend = backend
+        self.poll_seconds = poll_seconds
+        self.simulation_timeout = simulation_timeout
+        self._switched = False  # auto: the simulate endpoint answered 404/405/410 once
         self.max_concurrent = max_concurrent
         self.max_queued = max(4, 2 * max_concurrent) if max_queued is None else max_queued
         self.checkpoint_seconds = checkpoint_seconds
@@ -114,7 +131,27 @@ class SimulationManager:
 
     # --- starting and running -------------------------------------------------------------------
 
-    def start(self, agent_id: str, request: SimulateRequest) -> SimulationRecord:
+    @property
+    def current_backend(self) -> Backend:
+        """The backend a simulation started now runs on."""
+        if self.backend == "tests" or (self.backend == "auto" and self._switched):
+            return "tests"
+        return "stream"
+
+    async def prepare_tests(
+        self, agent_id: str, request: SimulateRequest
+    ) -> tests_backend.PreparedTest:
+        """The checked test body for a tests-backend run (resolving mocked tool names), before
+        anything is created: RequestBuildError or an APIError when it cannot be run."""
+        body = request.model_dump(mode="json", exclude_none=True)
+        return await tests_backend.prepare(self.api, agent_id, body)
+
+    def start(
+        self,
+        agent_id: str,
+        request: SimulateRequest,
+        prepared: tests_backend.PreparedTest | None = None,
+    ) -> SimulationRecord:
         """Register and launch a job; returns its record at once (status queued)."""
         if self._tg is None:
             raise RuntimeError("SimulationManager is not running (use `async with manager:`)")
@@ -131,8 +168,9 @@ class SimulationManager:
             agent_id=agent_id,
             request=request.model_dump(mode="json", exclude_none=True),
             created_at=time.time(),
+            backend="tests" if prepared is not None else self.current_backend,
         )
-        job = _Job(record=record, request=request)
+        job = _Job(record=record, request=request, prepared=prepared)
         self.store.save(record)
         self._jobs[record.simulation_id] = job
         self._tg.start_soon(self._run, job, name=f"simulation {record.simulation_id}")
@@ -146,13 +184,17 @@ class SimulationManager:
                     record.status = "running"
                     record.started_at = time.time()
                     self.store.save(record)
-                    await self._stream(job)
+                    await self._simulate(job)
                 record.status = "done"
             except APIError as exc:
                 job.exception = exc
                 record.status = "failed"
                 record.error = str(exc)
                 record.error_type = type(exc).__name__
+            except RequestBuildError as exc:  # the switch to tests met an unmappable argument
+                record.status = "failed"
+                record.error = str(exc)
+                record.error_type = "RequestBuildError"
             except Exception as exc:  # a bug, not an API failure: keep the turns, say so
                 logger.exception("simulation %s crashed", record.simulation_id)
                 job.exception = exc
@@ -166,10 +208,55 @@ class SimulationManager:
             record.error_type = "Cancelled" if status == "cancelled" else "Interrupted"
         if record.status == "done" and record.analysis is None:  # the client promises this
             record.status = "failed"
-            record.error = "The stream ended without an analysis."
-            record.error_type = "StreamError"
+            if record.backend == "tests":
+                run = record.upstream.get("run_status", "no run")
+                record.error = f"The test run ended without a verdict (status {run})."
+                record.error_type = "UpstreamError"
+            else:
+                record.error = "The stream ended without an analysis."
+                record.error_type = "StreamError"
         record.finished_at = time.time()
         self._finish(job)
+
+    async def _simulate(self, job: _Job) -> None:
+        record = job.record
+        if record.backend == "stream":
+            try:
+                await self._stream(job)
+                return
+            except EndpointGoneError:
+                if self.backend != "auto" or record.frames:
+                    raise
+                if not self._switched:
+                    logger.warning(
+                        "the simulate-conversation endpoint is gone: simulations now run on "
+                        "the agent-testing API (AGENTS_MCP_SIMULATION_BACKEND=auto)"
+                    )
+                self._switched = True
+                record.backend = "tests"
+                record.upstream["switched_from_stream"] = True
+        await self._run_tests(job)
+
+    async def _run_tests(self, job: _Job) -> None:
+        record = job.record
+        prepared = job.prepared
+        if prepared is None:
+            prepared = await self.prepare_tests(record.agent_id, job.request)
+
+        async def on_poll(message: str) -> None:
+            record.frames += 1
+            self._publish(job, message)
+            self.store.save(record)
+
+        await tests_backend.run_tests_job(
+            self.api,
+            record,
+            prepared,
+            poll_seconds=self.poll_seconds,
+            max_seconds=self.simulation_timeout,
+            on_poll=on_poll,
+            save=self.store.save,
+        )
 
     async def _stream(self, job: _Job) -> None:
         record = job.record
@@ -191,8 +278,9 @@ class SimulationManager:
             with anyio.move_on_after(CLOSE_GRACE_SECONDS, shield=True):
                 await stream.aclose()
 
-    def _publish(self, job: _Job) -> None:
-        event = Progress(job.record.frames, len(job.record.turns), progress_message(job.record))
+    def _publish(self, job: _Job, message: str | None = None) -> None:
+        record = job.record
+        event = Progress(record.frames, len(record.turns), message or progress_message(record))
         for send in list(job.subscribers):
             try:
                 send.send_nowait(event)

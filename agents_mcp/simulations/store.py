@@ -42,9 +42,11 @@ CREATE TABLE IF NOT EXISTS simulations (
 );
 CREATE INDEX IF NOT EXISTS simulations_created ON simulations (created_at);
 """
+# columns added after the first schema: added to an older file when it is opened
+_ADDED = {"backend": "TEXT NOT NULL DEFAULT 'stream'", "upstream": "TEXT"}
 _COLUMNS = (
     "simulation_id, agent_id, status, created_at, started_at, finished_at, request, turns, "
-    "analysis, error, error_type, frames, owner"
+    "analysis, error, error_type, frames, owner, backend, upstream"
 )
 
 
@@ -83,6 +85,10 @@ class SimulationStore:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SCHEMA)
+        present = {row[1] for row in db.execute("PRAGMA table_info(simulations)")}
+        for column, kind in _ADDED.items():
+            if column not in present:
+                db.execute(f"ALTER TABLE simulations ADD COLUMN {column} {kind}")
         self._db = db
         return self
 
@@ -112,6 +118,8 @@ class SimulationStore:
             record.error_type,
             record.frames,
             self.owner,
+            record.backend,
+            _dump(record.upstream) if record.upstream else None,
         )
         marks = ", ".join("?" * len(row))
         self.db.execute(f"INSERT OR REPLACE INTO simulations ({_COLUMNS}) VALUES ({marks})", row)
@@ -135,6 +143,8 @@ class SimulationStore:
             error=row[9],
             error_type=row[10],
             frames=row[11],
+            backend=row[13] or "stream",
+            upstream=json.loads(row[14]) if row[14] else {},
         )
         if not record.finished and self._orphaned(row[12]):
             record.status = "failed"
