@@ -95,17 +95,28 @@ def test_triage_tells_test_faults_from_agent_faults() -> None:
     ]
     hints = analysis.triage(runs, spec)
     kinds = [(h["kind"], h["hint"]) for h in hints]
-    assert ("test", "no mock matched for lookup_order (turn 2)") in kinds
-    assert ("test", "run 2 hit the turn limit (4): raise max_turns or narrow the goal") in kinds
-    assert any(k == "agent" and h.startswith("book failed (turn 1)") for k, h in kinds)
-    assert kinds[0][0] == "test"  # test faults first
+    assert ("test", "run 1: no mock matched for lookup_order (turn 2)") in kinds
+    assert ("test", "run 2: hit the turn limit (4): raise max_turns") in kinds
+    assert any(k == "agent" and h.startswith("run 2: book failed (turn 1)") for k, h in kinds)
+    assert [k for k, _ in kinds] == ["test", "test", "agent", "agent"]  # test faults first
     # run 1 is explained by the mock, run 2 by the turn limit; run 3 is the agent's own doing
-    assert any(h == "1/3 failed runs have no test-side cause" for _, h in kinds)
+    assert kinds[-1] == ("agent", "run 3 failed with no test-side cause")
+
+
+def test_the_same_hint_in_several_runs_is_one_line() -> None:
+    spec = TestSpec("t", "t", ("c",), max_turns=2)
+    runs = [
+        run("t", "failed", messages=["not met"], turns=[turn("agent", "a")] * 3, n=i)
+        for i in range(3)
+    ]
+    assert analysis.triage(runs, spec) == [
+        {"kind": "test", "hint": "runs 1,2,3: hit the turn limit (2): raise max_turns"}
+    ]
 
 
 def test_run_without_conversation_is_a_test_fault() -> None:
     r = run("t", "failed", messages=["x"], turns=[])
-    assert analysis.run_hints(r, 1, TestSpec("t", "t"))[0]["kind"] == "test"
+    assert analysis.run_hints(r, TestSpec("t", "t"))[0]["kind"] == "test"
 
 
 def test_failure_reading() -> None:

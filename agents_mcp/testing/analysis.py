@@ -157,7 +157,7 @@ def condition_verdicts(run: Run, count: int) -> list[bool | None]:
     if status != "failed":
         return [None] * count
     messages = rationale_messages(run)
-    if count == 1:
+    if count == 1 and not messages:
         return [False]
     verdicts: list[bool | None] = [
         (not reads_as_failure(messages[i])) if i < len(messages) else None for i in range(count)
@@ -236,8 +236,8 @@ def _agent_turns(turns: Sequence[Mapping[str, Any]]) -> int:
     return sum(1 for t in turns if t.get("role") == "agent")
 
 
-def run_hints(run: Run, index: int, spec: TestSpec) -> list[Hint]:
-    """What one run shows about whose fault a failure is (index: 1-based run number)."""
+def run_hints(run: Run, spec: TestSpec) -> list[Hint]:
+    """What one run shows about whose fault a failure is."""
     hints: list[Hint] = []
     turns = turns_of(run)
     for t, turn in enumerate(turns, start=1):
@@ -255,55 +255,43 @@ def run_hints(run: Run, index: int, spec: TestSpec) -> list[Hint]:
         return hints
     said = " ".join([*rationale_messages(run), rationale_summary(run)])
     if not turns:
-        hints.append(
-            Hint(kind="test", hint=f"run {index} has no conversation: stale or unattached test?")
-        )
+        hints.append(Hint(kind="test", hint="no conversation: a stale or unattached test?"))
     elif _TURN_LIMIT.search(said) or (
         spec.max_turns is not None and _agent_turns(turns) >= spec.max_turns
     ):
         limit = f" ({spec.max_turns})" if spec.max_turns is not None else ""
-        hints.append(
-            Hint(
-                kind="test",
-                hint=f"run {index} hit the turn limit{limit}: raise max_turns or narrow the goal",
-            )
-        )
+        hints.append(Hint(kind="test", hint=f"hit the turn limit{limit}: raise max_turns"))
     elif _TIMEOUT.search(said):
-        hints.append(Hint(kind="test", hint=f"run {index}: a turn timed out"))
-    guardrails = _list(run.get("triggered_guardrails"))
-    if guardrails:
-        hints.append(
-            Hint(kind="agent", hint=f"run {index} triggered {len(guardrails)} guardrail(s)")
-        )
+        hints.append(Hint(kind="test", hint="a turn timed out"))
+    if _list(run.get("triggered_guardrails")):
+        hints.append(Hint(kind="agent", hint="triggered guardrails"))
     return hints
 
 
+def _runs(numbers: list[int]) -> str:
+    return f"run {numbers[0]}" if len(numbers) == 1 else f"runs {','.join(map(str, numbers))}"
+
+
 def triage(runs: Sequence[Run], spec: TestSpec, limit: int = HINT_CHARS) -> list[Hint]:
-    """Distinct hints over a test's runs; test faults first; an agent hint for failures that no
-    test-side cause explains."""
-    seen: set[tuple[str, str]] = set()
-    test_side: list[Hint] = []
-    agent_side: list[Hint] = []
-    unexplained = 0
+    """Distinct hints over a test's runs, each naming its runs; test faults first; then one
+    agent hint for the failed runs that no test-side cause explains."""
+    found: dict[tuple[str, str], list[int]] = {}
+    unexplained: list[int] = []
     for index, run in enumerate(runs, start=1):
-        hints = run_hints(run, index, spec)
+        hints = run_hints(run, spec)
         if status_of(run) == "failed" and not any(h["kind"] == "test" for h in hints):
-            unexplained += 1
+            unexplained.append(index)
         for hint in hints:
-            key = (hint["kind"], hint["hint"])
-            if key not in seen:
-                seen.add(key)
-                (test_side if hint["kind"] == "test" else agent_side).append(hint)
+            found.setdefault((hint["kind"], hint["hint"]), []).append(index)
+    out = [
+        Hint(kind="test" if kind == "test" else "agent", hint=f"{_runs(numbers)}: {text}")
+        for (kind, text), numbers in sorted(found.items(), key=lambda item: item[0][0] != "test")
+    ]
     if unexplained:
-        failed = sum(status_of(r) == "failed" for r in runs)
-        agent_side.append(
-            Hint(
-                kind="agent",
-                hint=f"{unexplained}/{failed} failed runs have no test-side cause",
-            )
-        )
-    hints = [*test_side, *agent_side][:MAX_HINTS]
-    return [Hint(kind=h["kind"], hint=clip(h["hint"], limit)) for h in hints]
+        out.append(Hint(kind="agent", hint=f"{_runs(unexplained)} failed with no test-side cause"))
+    if len(out) > MAX_HINTS:  # keep the agent summary line, drop the middle
+        out = [*out[: MAX_HINTS - 1], out[-1]]
+    return [Hint(kind=h["kind"], hint=clip(h["hint"], limit)) for h in out]
 
 
 # --- one test -----------------------------------------------------------------------------------
