@@ -203,9 +203,9 @@ async def run_tests(
         dict[str, Any], Field(description="Partial config to try (merged onto the stored one)")
     ] = _EMPTY,
     baseline: Annotated[
-        dict[str, Any],
-        Field(description="Compare: also run on {agent_id,branch_id,agent_config_override}"),
-    ] = _EMPTY,
+        dict[str, Any] | None,
+        Field(description="Also run on {agent_id?,branch_id?,agent_config_override?} ({}: stored)"),
+    ] = None,
     baseline_run_id: Annotated[str, Field(description="Compare with a stored run")] = "",
     attached: Annotated[bool, Field(description="Add the agent's attached tests")] = False,
     keep_tests: bool = False,
