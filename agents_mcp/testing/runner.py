@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -406,6 +406,20 @@ class TestRunManager:
             left = left or scope.cancelled_caught
         record.cleaned_up = not left
 
+    async def stop(self, run_id: str, reason: str) -> TestRunRecord:
+        """Give up on a run: cancel it upstream, delete its ad-hoc tests, mark it failed."""
+        record = self.get(run_id)
+        if record.finished:
+            return record
+        record.status = "failed"
+        record.error = reason
+        record.finished_at = time.time()
+        with anyio.CancelScope(shield=True):
+            await self._cancel_upstream(record)
+            await self._clean_up(record)
+            self.store.put(record)
+        return record
+
     # --- read and wait ----------------------------------------------------------------------
 
     def get(self, run_id: str) -> TestRunRecord:
@@ -438,7 +452,3 @@ class TestRunManager:
                 if record.finished:
                     break
         return self.get(run_id)
-
-
-def run_counts(tests: Sequence[PlannedTest], repeat: int, live_baseline: bool) -> int:
-    return len(tests) * repeat * (2 if live_baseline else 1)
