@@ -25,7 +25,7 @@ from mcp.server.mcpserver import (
 )
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from agents_mcp.api.errors import APIError
 from agents_mcp.logs import redact
@@ -45,14 +45,6 @@ logger = logging.getLogger("agents_mcp.tools.testing")
 DEFAULT_WAIT_SECONDS = views.WAIT_HINT_SECONDS
 MAX_START_WAIT_SECONDS = 55  # below the ~60 s after which desktop clients give up
 MAX_WAIT_SECONDS = 300
-
-
-class TestRunResult(BaseModel):
-    # output schema of both tools (no docstring: it would be sent in tools/list); `run_id` is
-    # in every result of a started run
-    __test__ = False
-    model_config = ConfigDict(extra="allow")
-    status: str
 
 
 _EMPTY: dict[str, Any] = {}  # an omitted object argument (a default, never mutated)
@@ -200,25 +192,23 @@ async def run_tests(
     repeat: Annotated[int, Field(ge=1, le=50)] = 1,
     branch_id: str = "",
     agent_config_override: Annotated[
-        dict[str, Any], Field(description="Partial config to try (merged onto the stored one)")
+        dict[str, Any], Field(description="Partial config to try")
     ] = _EMPTY,
     baseline: Annotated[
         dict[str, Any] | None,
-        Field(description="Also run on {agent_id?,branch_id?,agent_config_override?} ({}: stored)"),
+        Field(description="Also run on {agent_id?,branch_id?,agent_config_override?}"),
     ] = None,
     baseline_run_id: Annotated[str, Field(description="Compare with a stored run")] = "",
     attached: Annotated[bool, Field(description="Add the agent's attached tests")] = False,
     keep_tests: bool = False,
-    confirm: Annotated[
-        bool, Field(description="true once the user agreed to the run count")
-    ] = False,
+    confirm: Annotated[bool, Field(description="true after the user agreed")] = False,
     wait_seconds: Annotated[float, Field(ge=0, le=MAX_START_WAIT_SECONDS)] = DEFAULT_WAIT_SECONDS,
     *,
     ctx: Context,
     approval: Annotated[ElicitationResult[ConfirmRun], Resolve(_ask_to_run)],
-) -> Annotated[CallToolResult, TestRunResult]:
-    """Run tests on an agent, each `repeat` times; spends credits. Returns pass rates, flaky
-    tests, failing conditions, deltas vs a baseline, triage hints, run_id."""
+) -> CallToolResult:
+    """Run tests on an agent, `repeat` times each; spends credits. Pass rates, flaky tests,
+    failures, baseline deltas, triage hints, run_id."""
     async with tool_call("run_tests", agent_id) as call:
         if isinstance(approval, AcceptedElicitation) and isinstance(approval.data, _Ready):
             plan = approval.data.plan
@@ -266,14 +256,14 @@ async def run_tests(
 async def get_test_results(
     run_id: Annotated[str, Field(description="From run_tests")],
     detail: Literal["summary", "runs", "transcript"] = "summary",
-    test: Annotated[str, Field(description="One test's name (transcript needs it)")] = "",
+    test: Annotated[str, Field(description="Test name (transcript needs it)")] = "",
     wait_seconds: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS)] = 0,
     page: Annotated[int, Field(ge=1)] = 1,
     *,
     ctx: Context,
-) -> Annotated[CallToolResult, TestRunResult]:
-    """Show a test run's results or progress (summary, each run's verdicts, or one test's
-    transcripts), waiting if asked."""
+) -> CallToolResult:
+    """Show a test run's results or progress (summary, runs, a test's transcript), waiting if
+    asked."""
     async with tool_call("get_test_results") as call:
         if not is_run_id(run_id):
             call.outcome = "unknown_run"
@@ -326,13 +316,8 @@ TOOLS: tuple[ToolDefinition, ...] = (
         handler=run_tests,
         title="Run tests",
         # spends credits and creates (then deletes) tests, but changes no agent
-        annotations=ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=False,
-            idempotent_hint=False,
-            open_world_hint=True,
-        ),
-        output=TestRunResult,
+        # (idempotent false and open world true are the spec's defaults: not sent)
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False),
         instructions=(
             "run_tests runs scenarios or test ids on an agent several times (repeat), optionally "
             "against a baseline, and returns pass rates, flaky tests, deltas and triage hints; it "
@@ -355,8 +340,7 @@ TOOLS: tuple[ToolDefinition, ...] = (
         handler=get_test_results,
         title="Get test results",
         # reads the stored run (polling it upstream, a read): no side effect
-        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True),
-        output=TestRunResult,
+        annotations=ToolAnnotations(read_only_hint=True),
         instructions=(
             "get_test_results(run_id) keeps waiting for a test run or shows more: "
             "detail='summary' (default), 'runs' or 'transcript' (with test=NAME), paged."
