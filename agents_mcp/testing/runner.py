@@ -422,6 +422,11 @@ class TestRunManager:
 
     # --- read and wait ----------------------------------------------------------------------
 
+    def candidate_config(self, run_id: str) -> dict[str, Any] | None:
+        """The partial agent_config_override a stored run tested (what update_agent's
+        from_run_id promotes), or None when it ran on the stored config."""
+        return self.get(run_id).agent_config_override
+
     def get(self, run_id: str) -> TestRunRecord:
         record = self.store.get(run_id)
         if record is None:
