@@ -443,13 +443,15 @@ class TestRunManager:
                 self._follow(record)  # left running by a process that stopped
             return record
         job = self._follow(record)
+        reported = -1  # MCP progress must increase: a poll that finished no run is not reported
         with anyio.move_on_after(seconds):
             while not job.finished.is_set():
                 updated = job.updated
                 await updated.wait()
                 record = self.get(run_id)
-                if progress is not None:
-                    done, total, message = progress_text(record)
+                done, total, message = progress_text(record)
+                if progress is not None and done > reported:
+                    reported = done
                     try:
                         await progress(done, total, message)
                     except Exception:  # the client went away: the run goes on regardless
