@@ -46,6 +46,8 @@ class SandboxState:
         self.run_delay = self.defaults.get("run_delay", DEFAULT_RUN_DELAY)
         self.legacy_simulate = self.defaults.get("legacy_simulate", True)
         self.tests.clear()
+        if self.defaults.get("load_demo", True):
+            load_demo_tests(self.tests)
         if agents:
             self.store.delete_all()
             load_demo_agents(self.store)
@@ -70,12 +72,32 @@ def demo_agent_files() -> list[Path]:
     return sorted(repo.glob("*.json")) if repo.is_dir() else []
 
 
+DEMO_CREATED = 1735689600  # 2025-01-01: the demo agents' and tests' creation time
+
+
+def load_demo_tests(book: TestBook) -> list[str]:
+    """The demo agent tests (`tests/<agent_id>.json` beside the demo agents), with fixed ids;
+    each agent's `platform_settings.testing.attached_tests` lists its own."""
+    ids = []
+    for path in demo_test_files():
+        tests = json.loads(path.read_text(encoding="utf-8"))
+        book.seed(tests, DEMO_CREATED)
+        ids += [t["id"] for t in tests]
+    return ids
+
+
+def demo_test_files() -> list[Path]:
+    agents = demo_agent_files()
+    folder = agents[0].parent / "tests" if agents else None
+    return sorted(folder.glob("*.json")) if folder and folder.is_dir() else []
+
+
 def load_demo_agents(store: AgentStore) -> list[str]:
     loaded = []
     for path in demo_agent_files():
         doc = json.loads(path.read_text(encoding="utf-8"))
         doc.setdefault(
-            "metadata", {"created_at_unix_secs": 1735689600, "updated_at_unix_secs": 1735689600}
+            "metadata", {"created_at_unix_secs": DEMO_CREATED, "updated_at_unix_secs": DEMO_CREATED}
         )
         doc.setdefault("platform_settings", {})
         doc.setdefault("phone_numbers", [])

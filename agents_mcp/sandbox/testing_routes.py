@@ -1,9 +1,9 @@
 """The agent-testing API of the sandbox: tests (CRUD, listing), run-tests, test invocations.
 
 Every run starts `pending` and stays so for the state's `run_delay` seconds (runs of one
-invocation finish a little apart); it is played (testing_runs.play) the first time someone reads
-the invocation after that. Unknown ids answer 404 `{"detail": {"status", "message"}}`; bad bodies
-FastAPI's 422 list, as upstream.
+invocation finish a little apart); it is played (engine.agent_tests.play) the first time
+someone reads the invocation after that. Unknown ids answer 404
+`{"detail": {"status", "message"}}`; bad bodies FastAPI's 422 list, as upstream.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from agents_mcp.sandbox.engine.agent_tests import play, run_test_info
 from agents_mcp.sandbox.errors import (
     error,
     fastapi_errors,
@@ -25,6 +26,7 @@ from agents_mcp.sandbox.errors import (
     unprocessable,
     validate_lenient,
 )
+from agents_mcp.sandbox.respond import respond
 from agents_mcp.sandbox.state import SandboxState
 from agents_mcp.sandbox.testing_models import (
     ConfigOverride,
@@ -34,7 +36,6 @@ from agents_mcp.sandbox.testing_models import (
     TestBody,
     TestListQuery,
 )
-from agents_mcp.sandbox.testing_runs import play, run_test_info
 from agents_mcp.sandbox.testing_store import Invocation, Run, new_id
 
 WORKSPACE = "sandbox_workspace"
@@ -87,13 +88,13 @@ async def create_test(request: Request) -> Response:
     body = await _test_body(request)
     if isinstance(body, Response):
         return body
-    return JSONResponse({"id": _state(request).tests.create_test(body)})
+    return respond(request, {"id": _state(request).tests.create_test(body)})
 
 
 async def get_test(request: Request) -> Response:
     test_id = request.path_params["test_id"]
     test = _state(request).tests.get_test(test_id)
-    return JSONResponse(test) if test is not None else _test_not_found(test_id)
+    return respond(request, test) if test is not None else _test_not_found(test_id)
 
 
 async def update_test(request: Request) -> Response:
@@ -105,7 +106,7 @@ async def update_test(request: Request) -> Response:
     if isinstance(body, Response):
         return body
     book.replace_test(test_id, body)
-    return JSONResponse(book.get_test(test_id))
+    return respond(request, book.get_test(test_id))
 
 
 async def delete_test(request: Request) -> Response:
@@ -129,8 +130,8 @@ async def list_tests(request: Request) -> Response:
         types=list(parsed.types),
         parent_folder_id=parsed.parent_folder_id,
     )
-    return JSONResponse(
-        {"tests": page.items, "has_more": page.has_more, "next_cursor": page.next_cursor}
+    return respond(
+        request, {"tests": page.items, "has_more": page.has_more, "next_cursor": page.next_cursor}
     )
 
 
@@ -204,7 +205,7 @@ async def run_tests(request: Request) -> Response:
         overridden=parsed.agent_config_override is not None,
     )
     state.tests.add_invocation(invocation)
-    return JSONResponse(_invocation_json(invocation, settle=False))
+    return respond(request, _invocation_json(invocation, settle=False))
 
 
 def _settle(invocation: Invocation) -> None:
@@ -304,7 +305,7 @@ async def get_invocation(request: Request) -> Response:
     invocation = _state(request).tests.invocation(invocation_id)
     if invocation is None:
         return _invocation_not_found(invocation_id)
-    return JSONResponse(_invocation_json(invocation))
+    return respond(request, _invocation_json(invocation))
 
 
 def _summary(invocation: Invocation) -> dict[str, Any]:
@@ -362,12 +363,13 @@ async def list_invocations(request: Request) -> Response:
     offset = int(query.cursor) if query.cursor and query.cursor.isdigit() else 0
     end = offset + query.page_size
     has_more = end < len(summaries)
-    return JSONResponse(
+    return respond(
+        request,
         {
             "results": summaries[offset:end],
             "has_more": has_more,
             "next_cursor": str(end) if has_more else None,
-        }
+        },
     )
 
 
@@ -382,7 +384,7 @@ async def cancel_invocation(request: Request) -> Response:
         if run.status == "pending":
             run.status, run.updated_at = "cancelled", now
     invocation.cancelled = True
-    return JSONResponse({})
+    return respond(request, {})
 
 
 async def resubmit_invocation(request: Request) -> Response:
@@ -414,7 +416,7 @@ async def resubmit_invocation(request: Request) -> Response:
         run.failed_conditions = []
     invocation.cancelled = False
     invocation.overridden = invocation.overridden or parsed.agent_config_override is not None
-    return JSONResponse(_invocation_json(invocation, settle=False))
+    return respond(request, _invocation_json(invocation, settle=False))
 
 
 TESTS = "/v1/convai/agent-testing"

@@ -73,6 +73,12 @@ class TestBook:
 
     # --- tests ------------------------------------------------------------------------------
 
+    def seed(self, tests: list[dict[str, Any]], created: int) -> None:
+        """Put tests with fixed ids (the demo tests), dated `created`."""
+        with self._lock:
+            for body in tests:
+                self._tests[body["id"]] = {**body, "_created": created, "_updated": created}
+
     def create_test(self, body: dict[str, Any]) -> str:
         now = int(time.time())
         test_id = new_id("test_")
