@@ -88,6 +88,7 @@ def test_triage_tells_test_faults_from_agent_faults() -> None:
             "t_l",
             "failed",
             messages=["The agent never confirmed."],
+            summary="The simulation reached its turn limit (simulation_max_turns=4).",
             turns=[tool_turn("book", "500 internal", is_error=True)]
             + [turn("agent", f"a{i}") for i in range(4)],
         ),
@@ -106,7 +107,7 @@ def test_triage_tells_test_faults_from_agent_faults() -> None:
 def test_the_same_hint_in_several_runs_is_one_line() -> None:
     spec = TestSpec("t", "t", ("c",), max_turns=2)
     runs = [
-        run("t", "failed", messages=["not met"], turns=[turn("agent", "a")] * 3, n=i)
+        run("t", "failed", messages=["not met"], summary="Hit the turn limit.", n=i)
         for i in range(3)
     ]
     assert analysis.triage(runs, spec) == [
