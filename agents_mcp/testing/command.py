@@ -51,7 +51,8 @@ def _fail(message: str) -> int:
     return EXIT_ERROR
 
 
-def _html_renderer() -> Callable[[Any], str] | None:
+def _html_renderer() -> Callable[..., str] | None:
+    """agents_mcp.report.render_report(payload, transcript) (branch viewer), when installed."""
     try:
         from agents_mcp.report import render_report  # type: ignore[attr-defined]
     except ImportError:
@@ -217,7 +218,8 @@ def run_test_command(args: argparse.Namespace) -> int:
     if args.html is not None:
         render = _html_renderer()
         if render is not None:
-            args.html.write_text(render(payload), encoding="utf-8")
+            html = render(payload, views.transcripts(record))
+            args.html.write_text(html, encoding="utf-8")
     if record.status != "done":
         print(f"agents-mcp test: the run {record.status}: {record.error or ''}", file=sys.stderr)
         return EXIT_FAILED
