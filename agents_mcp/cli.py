@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
         help="'off': the simulate-conversation endpoints answer 404, as after their removal",
     )
 
+    from agents_mcp.testing.command import add_parser as add_test_parser
+
+    add_test_parser(sub)
+
     demo = sub.add_parser("demo", help="run the whole product end to end, offline")
     demo.add_argument("--turn-delay", type=float, default=0.15, help="sandbox pacing per turn")
     report = sub.add_parser("report", help="write the HTML report of a stored simulation")
@@ -85,6 +89,10 @@ def main(argv: list[str] | None = None) -> None:
             legacy_simulate=args.legacy_simulate == "on",
         )
         return
+    if command == "test":
+        from agents_mcp.testing.command import run_test_command
+
+        sys.exit(run_test_command(args))
     if command == "demo":
         from agents_mcp.demo import run_demo
 

@@ -155,6 +155,22 @@ class AgentsMCPServer(MCPServer[AppState]):
 # --- lifespan --------------------------------------------------------------------------------
 
 
+@asynccontextmanager
+async def _test_runs(settings: Settings, api: Any) -> AsyncIterator[Any]:
+    """The test-run manager over its store (in the simulations' data directory)."""
+    from agents_mcp.testing.runner import TestRunManager
+    from agents_mcp.testing.store import SQLiteTestRunStore
+
+    store = SQLiteTestRunStore(
+        settings.simulation_data_dir, max_stored=settings.max_stored_simulations
+    ).open()
+    try:
+        async with TestRunManager(api, store, poll_seconds=settings.poll_seconds) as manager:
+            yield manager
+    finally:
+        store.close()
+
+
 def _lifespan(settings: Settings) -> Callable[[Any], Any]:
     @asynccontextmanager
     async def lifespan(server: Any) -> AsyncIterator[AppState]:
@@ -177,8 +193,11 @@ def _lifespan(settings: Settings) -> Callable[[Any], Any]:
                     simulation_timeout=settings.simulation_timeout,
                 )
             )
+            test_runs = await stack.enter_async_context(_test_runs(settings, api))
             logger.info("serving the API at %s", settings.api_base_url)
-            state = AppState(settings=settings, api=api, simulations=simulations)
+            state = AppState(
+                settings=settings, api=api, simulations=simulations, test_runs=test_runs
+            )
             server.state = state
             try:
                 yield state

@@ -48,6 +48,7 @@ ENV_VARS: dict[str, str] = {
     "max_stored_simulations": "AGENTS_MCP_MAX_STORED_SIMULATIONS",
     "simulation_backend": "AGENTS_MCP_SIMULATION_BACKEND",
     "poll_seconds": "AGENTS_MCP_POLL_SECONDS",
+    "max_runs": "AGENTS_MCP_MAX_RUNS",
 }
 
 
@@ -80,6 +81,7 @@ class Settings(BaseModel):
     # auto: the simulate stream until it answers 404/405/410, then the agent-testing API
     simulation_backend: Literal["auto", "stream", "tests"] = "auto"
     poll_seconds: float = Field(2.0, gt=0, le=60)  # agent-testing API: poll an invocation
+    max_runs: int = Field(30, ge=1, le=10_000)  # test runs one call starts without confirmation
 
     @field_validator("tools", "allowed_hosts", "request_state_keys", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ if TYPE_CHECKING:  # kept out of the start-up path; the lifespan imports them
     from agents_mcp.api import AgentsAPI
     from agents_mcp.settings import Settings
     from agents_mcp.simulations import SimulationManager
+    from agents_mcp.testing.runner import TestRunManager
 
 
 @dataclass(frozen=True)
@@ -17,3 +18,4 @@ class AppState:
     settings: Settings
     api: AgentsAPI
     simulations: SimulationManager
+    test_runs: TestRunManager | None = None

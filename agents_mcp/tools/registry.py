@@ -37,6 +37,7 @@ from agents_mcp.tools import ToolDefinition
 TOOL_MODULES: tuple[str, ...] = (
     "agents_mcp.tools.agents",
     "agents_mcp.tools.simulations",
+    "agents_mcp.tools.testing",
 )
 
 INSTRUCTIONS_PREAMBLE = "Manage and test ElevenLabs voice agents."

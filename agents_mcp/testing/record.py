@@ -1,0 +1,116 @@
+"""What is stored about one test run (ours: run_…), and the store seam that keeps it.
+
+A run record holds what we sent (the tests, with their conditions kept in order on our side, the
+partial `agent_config_override` as the caller gave it), the upstream invocation ids and the last
+invocation JSON received for the candidate and, with a live baseline, for the baseline. Analysis
+(pass rates, deltas...) is recomputed from it on every read, so a record never disagrees with
+itself. `TestRunStore` is the narrow seam to the result store (see testing/store.py).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from agents_mcp.testing.analysis import TestSpec
+from agents_mcp.testing.payload import RunStatus
+
+KIND = "test_run"
+FINISHED: frozenset[str] = frozenset({"done", "cancelled", "failed"})
+_RUN_ID = re.compile(r"run_[0-9a-f]{16}")
+
+
+def new_run_id() -> str:
+    return f"run_{secrets.token_hex(8)}"
+
+
+def is_run_id(value: object) -> bool:
+    return isinstance(value, str) and _RUN_ID.fullmatch(value) is not None
+
+
+@dataclass
+class StoredTest:
+    """A test of the run. `ad_hoc`: created for this run from a scenario (deleted afterwards
+    unless kept)."""
+
+    name: str
+    test_id: str | None = None
+    conditions: list[str] = field(default_factory=list)
+    max_turns: int | None = None
+    ad_hoc: bool = False
+    body: dict[str, Any] | None = None  # the test body sent (ad-hoc tests)
+
+    def spec(self) -> TestSpec:
+        return TestSpec(self.name, self.test_id, tuple(self.conditions), self.max_turns)
+
+
+@dataclass
+class BaselineSide:
+    """The side compared with: a live run (its own invocation) or a stored run (its run id)."""
+
+    source: str  # "live" | "stored"
+    agent_id: str
+    branch_id: str | None = None
+    run_id: str | None = None  # stored: the earlier run
+    agent_config_override: dict[str, Any] | None = None
+    invocation_id: str | None = None
+    invocation: dict[str, Any] | None = None
+    # stored: name -> runs of that test in the earlier run, copied at start (that run may be pruned)
+    runs_by_name: dict[str, list[dict[str, Any]]] | None = None
+
+
+@dataclass
+class TestRunRecord:
+    __test__ = False  # not a pytest class
+    run_id: str
+    agent_id: str
+    repeat: int
+    tests: list[StoredTest]
+    branch_id: str | None = None
+    status: RunStatus = "running"
+    created_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+    agent_config_override: dict[str, Any] | None = None  # partial, as the caller gave it
+    invocation_id: str | None = None
+    invocation: dict[str, Any] | None = None
+    baseline: BaselineSide | None = None
+    error: str | None = None
+    keep_tests: bool = False
+    cleaned_up: bool = False  # ad-hoc tests deleted
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    def document(self) -> dict[str, Any]:
+        """The whole record as JSON-ready data (the test-run:// resource, the store)."""
+        return {"kind": KIND, **asdict(self)}
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> TestRunRecord:
+        data = {k: v for k, v in doc.items() if k != "kind"}
+        data["tests"] = [StoredTest(**t) for t in data.get("tests", [])]
+        if data.get("baseline") is not None:
+            data["baseline"] = BaselineSide(**data["baseline"])
+        return cls(**data)
+
+
+class UnknownRunError(LookupError):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(
+            f"Unknown test run {run_id[:40]!r}: it was never started here or is no longer kept. "
+            "Run ids come from run_tests' result."
+        )
+
+
+class TestRunStore(Protocol):
+    __test__ = False
+    """The seam to the result store: records by run id (the lead may swap the implementation
+    for the generic store of branch `store`)."""
+
+    def put(self, record: TestRunRecord) -> None: ...
+
+    def get(self, run_id: str) -> TestRunRecord | None: ...
