@@ -203,9 +203,9 @@ def run_test_command(args: argparse.Namespace) -> int:
     except (SuiteError, OverrideError) as exc:
         return _fail(str(exc))
     except APIError as exc:
-        from agents_mcp.tools.errors import describe
+        from agents_mcp.errors_text import error_text
 
-        return _fail(describe(exc, agent_id=args.agent_id or suite.agent_id))
+        return _fail(error_text(exc, agent_id=args.agent_id or suite.agent_id))
     finally:
         progress.end()
     record = outcome["record"]
