@@ -26,7 +26,7 @@ from agents_mcp import __version__
 from agents_mcp.logs import register_secret, setup_logging
 from agents_mcp.settings import Settings
 from agents_mcp.state import AppState
-from agents_mcp.tools import ALL_TOOLS, MUTATING_TOOLS
+from agents_mcp.tools import registry
 from agents_mcp.tools.errors import invalid_arguments
 
 logger = logging.getLogger("agents_mcp.server")
@@ -43,25 +43,27 @@ class ConfigError(ValueError):
 
 def enabled_tools(settings: Settings) -> frozenset[str]:
     """The tools to offer: AGENTS_MCP_TOOLS (if set), minus the mutating ones when read-only."""
+    names = registry.tool_names()
     if settings.tools is not None:
         # a secret pasted into the wrong variable is not echoed back
         secrets = {s.get_secret_value() for s in (settings.api_key, settings.auth_token) if s}
         unknown = [
             "(a secret value)" if name in secrets else name
             for name in settings.tools
-            if name not in ALL_TOOLS
+            if name not in names
         ]
         if unknown:
             raise ConfigError(
                 f"AGENTS_MCP_TOOLS names unknown tool(s): {', '.join(unknown)}. "
-                f"Valid names: {', '.join(ALL_TOOLS)}."
+                f"Valid names: {', '.join(names)}."
             )
         chosen = frozenset(settings.tools)
     else:
-        chosen = frozenset(ALL_TOOLS)
+        chosen = frozenset(names)
     if settings.read_only:
-        dropped = chosen & MUTATING_TOOLS
-        chosen -= MUTATING_TOOLS
+        mutating = registry.mutating_tools()
+        dropped = chosen & mutating
+        chosen -= mutating
         if dropped and settings.tools is not None:
             logger.warning(
                 "AGENTS_MCP_READ_ONLY removes %s from AGENTS_MCP_TOOLS", ", ".join(sorted(dropped))
@@ -69,33 +71,9 @@ def enabled_tools(settings: Settings) -> frozenset[str]:
     if not chosen:
         raise ConfigError(
             "No tool left to offer: AGENTS_MCP_TOOLS is empty or lists only tools that "
-            f"AGENTS_MCP_READ_ONLY removes. Valid names: {', '.join(ALL_TOOLS)}."
+            f"AGENTS_MCP_READ_ONLY removes. Valid names: {', '.join(names)}."
         )
     return chosen
-
-
-def _instructions(enabled: frozenset[str]) -> str:
-    parts = ["Manage and test ElevenLabs voice agents."]
-    if "delete_agent" in enabled:
-        parts.append(
-            "delete_agent is permanent: the user must confirm (a dialog when the client has one; "
-            "otherwise ask the user, then pass confirm=true)."
-        )
-    if "duplicate_agent" in enabled:
-        parts.append("duplicate_agent makes a copy to experiment on safely.")
-    if "get_agent_link" in enabled:
-        parts.append("get_agent_link gives the public talk-to URL.")
-    if "simulate_conversation" in enabled:
-        parts.append(
-            "simulate_conversation runs a simulated caller against an agent and returns a compact "
-            "summary (outcome, failed criteria with reasons, tool errors) and a simulation_id."
-        )
-    if "get_simulation" in enabled:
-        parts.append(
-            "get_simulation(simulation_id) keeps waiting for a running simulation or shows more: "
-            "detail='summary' (default), 'transcript' or 'full', paged."
-        )
-    return " ".join(parts)
 
 
 # --- compact tools/list ----------------------------------------------------------------------
@@ -237,16 +215,12 @@ def build_server(
     mcp = AgentsMCPServer(
         name=SERVER_NAME,
         version=__version__,
-        instructions=_instructions(enabled),
+        instructions=registry.instructions(enabled),
         lifespan=_lifespan(effective),
         log_level=effective.log_level,
         request_state_security=request_state_security,
     )
-    from agents_mcp.tools import agents as agent_tools
-    from agents_mcp.tools import simulations as simulation_tools
-
-    agent_tools.register(mcp, enabled.__contains__)
-    simulation_tools.register(mcp, enabled.__contains__)
+    registry.register(mcp, enabled)
     return mcp
 
 

@@ -3,7 +3,7 @@
 Starts the sandbox (loopback, ephemeral port), `agents-mcp serve` over stdio and
 `agents-mcp serve --transport http` (both real subprocesses), then runs workers on each
 transport until the time is up: share links (found and unknown), duplicate + delete, simulations
-(clean, failing mid-stream, stalled and cancelled by the caller, cancelled with get_simulation),
+(clean, failing mid-stream, stalled and cancelled by the caller, cancelled with cancel_simulation),
 and every detail level of get_simulation. Prints the resident memory (RSS) of both server
 processes after warm-up and at the end, and the difference in % (target: within 10%).
 
@@ -238,8 +238,7 @@ class Traffic:
             sim = (got.structured_content or {}).get("simulation_id")
             if sim:
                 await anyio.sleep(0.05)
-                args = {"simulation_id": sim, "cancel": True}
-                await self.call(client, transport, "get_simulation", args)
+                await self.call(client, transport, "cancel_simulation", {"simulation_id": sim})
         elif self.sims[transport]:
             detail = pick(["summary", "transcript", "full"])
             args = {"simulation_id": pick(self.sims[transport]), "detail": detail}

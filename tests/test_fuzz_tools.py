@@ -225,9 +225,9 @@ TOOL_ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             "detail": st.sampled_from(["summary", "transcript", "full", "FULL", "raw"]) | TEXT,
             "wait_seconds": st.one_of(st.floats(-1, 0.2), st.sampled_from([601, 10**9])),
             "page": st.one_of(st.integers(-3, 5), st.sampled_from([2**31, 10**18, 10**30])),
-            "cancel": st.booleans(),
         },
     ),
+    "cancel_simulation": arguments({"simulation_id": SIMULATION_ID}, {}),
 }
 
 # --- the run -------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Cancellation, shutdown and leaks: nothing is left behind upstream or in the server.
 
 - Over stdio (the real process): cancelling simulate_conversation (MCP cancellation) or asking
-  get_simulation to cancel releases the upstream stream within a second, as seen by the sandbox
+  cancel_simulation releases the upstream stream within a second, as seen by the sandbox
   (its open connections and its running simulations); closing the server during a simulation
   releases it too and keeps the partial result.
 - In process (in-memory client, for speed): after 1,000 mixed calls, concurrent, with failures
@@ -102,7 +102,7 @@ async def _wait_for_log(server: McpProcess, pattern: str, within: float = 5) -> 
             await anyio.sleep(0.02)
 
 
-def test_get_simulation_cancel_releases_the_stream_within_a_second(
+def test_cancel_simulation_releases_the_stream_within_a_second(
     sandbox: RecordingSandbox, tmp_path: Path
 ) -> None:
     sandbox.reset()
@@ -116,7 +116,7 @@ def test_get_simulation_cancel_releases_the_stream_within_a_second(
         sim_id = started.structured_content["simulation_id"]
         _wait_streaming(sandbox, baseline)
         asked = time.monotonic()
-        stopped = server.call("get_simulation", {"simulation_id": sim_id, "cancel": True})
+        stopped = server.call("cancel_simulation", {"simulation_id": sim_id})
         took = sandbox.wait_until(lambda: _released(sandbox, baseline), 5)
         assert took is not None and time.monotonic() - asked < RELEASE_WITHIN + 0.5
         assert stopped.structured_content["status"] == "cancelled", text_of(stopped)
@@ -254,7 +254,7 @@ class Mix:
             sim_id = started.structured_content["simulation_id"]
             await anyio.sleep(0.02)
             self.cancel_requests += 1
-            await self.call("get_simulation", {"simulation_id": sim_id, "cancel": True})
+            await self.call("cancel_simulation", {"simulation_id": sim_id})
         elif kind in (15, 16, 17) and self.sims:
             detail = pick(["summary", "transcript", "full"])
             await self.call("get_simulation", {"simulation_id": pick(self.sims), "detail": detail})

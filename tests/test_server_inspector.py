@@ -13,7 +13,7 @@ import sys
 import pytest
 from mcp_fixture import REPO
 
-from agents_mcp.tools import ALL_TOOLS
+from agents_mcp.tools.registry import tool_names
 
 PACKAGE = os.environ.get("AGENTS_MCP_INSPECTOR", "@modelcontextprotocol/inspector")
 INSTALL_TIMEOUT = 300  # the first run downloads the package
@@ -62,7 +62,7 @@ def _run(sandbox, tmp_path, *method: str) -> dict:
 def test_inspector_lists_the_tools(inspector, sandbox, tmp_path):
     listed = _run(sandbox, tmp_path, "--method", "tools/list")
     tools = {t["name"]: t for t in listed["tools"]}
-    assert sorted(tools) == sorted(ALL_TOOLS)
+    assert sorted(tools) == sorted(tool_names())
     assert tools["delete_agent"]["annotations"]["destructiveHint"] is True
     assert tools["get_agent_link"]["inputSchema"]["required"] == ["agent_id"]
 

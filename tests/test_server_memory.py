@@ -24,8 +24,8 @@ from mcp_fixture import text_of, tools_list_bytes
 from agents_mcp.api.models import AgentLink
 from agents_mcp.server import build_server
 from agents_mcp.settings import Settings
-from agents_mcp.tools import ALL_TOOLS
 from agents_mcp.tools.agents import _client_can_ask, _link_result, expires_in
+from agents_mcp.tools.registry import tool_names
 
 DEMO = "agent_demo_support"
 ERAS = ["legacy", "auto"]  # initialize handshake (elicitation mid-call) / 2026 input_required
@@ -177,7 +177,7 @@ async def test_invalid_id_is_refused_before_any_question_or_request(settings, fr
 async def test_tools_list_is_within_8_kb(settings):
     async with Client(build_server(settings)) as client:
         tools = (await client.list_tools()).tools
-    assert sorted(t.name for t in tools) == sorted(ALL_TOOLS)
+    assert sorted(t.name for t in tools) == sorted(tool_names())
     size = tools_list_bytes(tools)
     assert size <= 8192, f"tools/list is {size} bytes"
     for tool in tools:

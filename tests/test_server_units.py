@@ -24,8 +24,8 @@ from agents_mcp.api.errors import (
 )
 from agents_mcp.server import ConfigError, compact_schema, enabled_tools
 from agents_mcp.settings import Settings
-from agents_mcp.tools import ALL_TOOLS
 from agents_mcp.tools.errors import UNEXPECTED, outcome_of, tool_call, tool_error
+from agents_mcp.tools.registry import tool_names
 
 SECRET = "sk_test_0123456789abcdef0123456789abcdef"
 
@@ -200,7 +200,7 @@ def test_level_from_settings_applies():
 
 
 def test_all_tools_by_default():
-    assert enabled_tools(Settings()) == frozenset(ALL_TOOLS)
+    assert enabled_tools(Settings()) == frozenset(tool_names())
 
 
 def test_read_only_removes_the_tools_that_change_agents():
@@ -224,7 +224,7 @@ def test_unknown_tool_names_are_a_clear_error():
         enabled_tools(Settings(tools=["get_agent_link", "delete_everything"]))
     text = str(info.value)
     assert "AGENTS_MCP_TOOLS" in text and "delete_everything" in text
-    for name in ALL_TOOLS:
+    for name in tool_names():
         assert name in text
 
 

@@ -200,7 +200,7 @@ async def test_cancelling_the_call_stops_the_simulation_and_closes_the_stream(
         assert "cancelled" in text_of(shown).lower()
 
 
-async def test_get_simulation_cancel_true_stops_a_running_simulation(
+async def test_cancel_simulation_stops_a_running_simulation(
     fresh_sandbox: Any, tmp_path: Path
 ) -> None:
     fresh_sandbox.configure(turn_delay=0.1)
@@ -209,9 +209,15 @@ async def test_get_simulation_cancel_true_stops_a_running_simulation(
         started = await client.call_tool("simulate_conversation", args)
         sid = started.structured_content["simulation_id"]
         assert running_upstream(fresh_sandbox) == 1
-        stopped = await client.call_tool("get_simulation", {"simulation_id": sid, "cancel": True})
+        stopped = await client.call_tool("cancel_simulation", {"simulation_id": sid})
+        assert not stopped.is_error, text_of(stopped)
         assert stopped.structured_content["status"] == "cancelled"
         assert await wait_until(lambda: running_upstream(fresh_sandbox) == 0, 1.0)
+        # a second cancel changes nothing; get_simulation only reads
+        again = await client.call_tool("cancel_simulation", {"simulation_id": sid})
+        assert again.structured_content == stopped.structured_content
+        shown = await client.call_tool("get_simulation", {"simulation_id": sid})
+        assert shown.structured_content["status"] == "cancelled"
 
 
 # --- broken streams ------------------------------------------------------------------------------

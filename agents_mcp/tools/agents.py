@@ -7,7 +7,6 @@ structured content matching a small output schema, and fails only with `ToolErro
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -18,7 +17,6 @@ from mcp.server.mcpserver import (
     DeclinedElicitation,
     Elicit,
     ElicitationResult,
-    MCPServer,
     Resolve,
 )
 from mcp.types import CallToolResult, ToolAnnotations
@@ -28,7 +26,7 @@ from agents_mcp.api import validate_agent_id
 from agents_mcp.api.errors import APIError
 from agents_mcp.logs import log_tool_call
 from agents_mcp.state import AppState
-from agents_mcp.tools import describe, result
+from agents_mcp.tools import ToolDefinition, result
 from agents_mcp.tools.errors import outcome_of, tool_call, tool_error
 
 TALK_TO_URL = "https://elevenlabs.io/app/talk-to?agent_id={}"
@@ -255,31 +253,56 @@ async def get_agent_link(
         return result(r, _link_text(r))
 
 
-# --- registration ----------------------------------------------------------------------------
+# --- definitions -----------------------------------------------------------------------------
 
-
-def register(mcp: MCPServer, enabled: Callable[[str], bool]) -> None:
-    if enabled("delete_agent"):
-        mcp.add_tool(
-            delete_agent,
-            description=describe(delete_agent),
-            title="Delete agent",
-            annotations=ToolAnnotations(
-                destructive_hint=True, idempotent_hint=True, open_world_hint=True
-            ),
-        )
-    if enabled("duplicate_agent"):
-        mcp.add_tool(
-            duplicate_agent,
-            description=describe(duplicate_agent),
-            title="Duplicate agent",
-            # destructive defaults to true in the spec: a copy only adds an agent
-            annotations=ToolAnnotations(destructive_hint=False, open_world_hint=True),
-        )
-    if enabled("get_agent_link"):
-        mcp.add_tool(
-            get_agent_link,
-            description=describe(get_agent_link),
-            title="Get agent link",
-            annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True),
-        )
+TOOLS: tuple[ToolDefinition, ...] = (
+    ToolDefinition(
+        name="delete_agent",
+        handler=delete_agent,
+        title="Delete agent",
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+        ),
+        mutating=True,
+        output=DeleteResult,
+        instructions=(
+            "delete_agent is permanent: the user must confirm (a dialog when the client has one; "
+            "otherwise ask the user, then pass confirm=true)."
+        ),
+        signature="delete_agent(agent_id, confirm=false, force=false)",
+        summary=(
+            "Deletes an agent. Asks the user to confirm (elicitation) when the client can; "
+            "otherwise refuses unless `confirm=true`."
+        ),
+    ),
+    ToolDefinition(
+        name="duplicate_agent",
+        handler=duplicate_agent,
+        title="Duplicate agent",
+        # destructive defaults to true in the spec: a copy only adds an agent; a second call
+        # makes a second copy
+        annotations=ToolAnnotations(
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=False,
+            open_world_hint=True,
+        ),
+        mutating=True,
+        output=DuplicateResult,
+        instructions="duplicate_agent makes a copy to experiment on safely.",
+        signature="duplicate_agent(agent_id, name=None)",
+        summary="Copies an agent; returns the new id.",
+    ),
+    ToolDefinition(
+        name="get_agent_link",
+        handler=get_agent_link,
+        title="Get agent link",
+        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True),
+        output=LinkResult,
+        instructions="get_agent_link gives the public talk-to URL.",
+        signature="get_agent_link(agent_id)",
+        summary=(
+            "The public talk-to URL and the conversation token (purpose, expiry) when there is one."
+        ),
+    ),
+)

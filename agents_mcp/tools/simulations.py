@@ -1,11 +1,13 @@
-"""The simulation tools: simulate_conversation, get_simulation, and the simulation:// resource.
+"""The simulation tools: simulate_conversation, get_simulation, cancel_simulation, and the
+simulation:// resource.
 
 A simulation is a background job of the server (SimulationManager). simulate_conversation starts
 it and waits up to `wait_seconds`, sending one MCP progress notification per streamed frame; if
 it is not done by then, it answers with the id and the progress so far, and get_simulation
 continues the wait. Cancelling simulate_conversation (MCP cancellation) stops the simulation: the
 caller asked for it and is leaving. Abandoning a get_simulation wait does not: that call only
-reads, and another caller may still want the result; `cancel=true` stops a simulation explicitly.
+reads (get_simulation is read-only), and another caller may still want the result;
+cancel_simulation stops a simulation explicitly.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ from agents_mcp.simulations.record import is_simulation_id
 from agents_mcp.simulations.request import RequestBuildError, build_request
 from agents_mcp.simulations.summary import WAIT_HINT_SECONDS, PageError, View, render
 from agents_mcp.state import AppState
-from agents_mcp.tools import describe
+from agents_mcp.tools import ToolDefinition
+from agents_mcp.tools.errors import ToolCall, tool_call
 from agents_mcp.tools.errors import describe as describe_error
-from agents_mcp.tools.errors import tool_call
 
 logger = logging.getLogger("agents_mcp.tools.simulations")
 
@@ -173,7 +175,24 @@ async def simulate_conversation(
         return _result(view, is_error=failed)
 
 
-# --- get_simulation ------------------------------------------------------------------------------
+# --- get_simulation, cancel_simulation -----------------------------------------------------------
+
+
+def _check_id(simulation_id: str, call: ToolCall) -> None:
+    if not is_simulation_id(simulation_id):
+        call.outcome = "unknown_simulation"
+        raise ToolError(
+            f"Unknown simulation id {simulation_id[:40]!r}: ids look like "
+            "sim_0123456789abcdef and come from simulate_conversation's result."
+        )
+
+
+def _known(manager: SimulationManager, simulation_id: str, call: ToolCall) -> SimulationRecord:
+    try:
+        return manager.get(simulation_id)
+    except UnknownSimulationError as exc:
+        call.outcome = "unknown_simulation"
+        raise ToolError(str(exc)) from None
 
 
 async def get_simulation(
@@ -186,27 +205,15 @@ async def get_simulation(
         float, Field(description="Wait up to this long if still running", ge=0, le=MAX_WAIT_SECONDS)
     ] = 0,
     page: Annotated[int, Field(description="Page of transcript/full", ge=1)] = 1,
-    cancel: Annotated[bool, Field(description="Stop the simulation if running")] = False,
     *,
     ctx: Context,
 ) -> Annotated[CallToolResult, SimulationResult]:
     """Show a simulation's result (or progress), waiting for it if asked."""
     async with tool_call("get_simulation") as call:
-        if not is_simulation_id(simulation_id):
-            call.outcome = "unknown_simulation"
-            raise ToolError(
-                f"Unknown simulation id {simulation_id[:40]!r}: ids look like "
-                "sim_0123456789abcdef and come from simulate_conversation's result."
-            )
+        _check_id(simulation_id, call)
         manager = _manager(ctx)
-        try:
-            record = manager.get(simulation_id)
-        except UnknownSimulationError as exc:
-            call.outcome = "unknown_simulation"
-            raise ToolError(str(exc)) from None
-        if cancel:
-            record = await manager.cancel(simulation_id, "Cancelled on request.")
-        elif wait_seconds > 0 and not record.finished:
+        record = _known(manager, simulation_id, call)
+        if wait_seconds > 0 and not record.finished:
             # Abandoning this wait (cancellation) ends the wait only; the simulation goes on.
             record = await manager.wait(simulation_id, wait_seconds, _progress_reporter(ctx))
         try:
@@ -215,6 +222,21 @@ async def get_simulation(
             call.outcome = "bad_page"
             raise ToolError(f"{exc}. Ask for page=1 to start.") from None
         return _result(view)
+
+
+async def cancel_simulation(
+    simulation_id: Annotated[str, Field(description="From simulate_conversation")],
+    *,
+    ctx: Context,
+) -> Annotated[CallToolResult, SimulationResult]:
+    """Stop a running simulation; its partial transcript is kept."""
+    async with tool_call("cancel_simulation") as call:
+        _check_id(simulation_id, call)
+        manager = _manager(ctx)
+        record = _known(manager, simulation_id, call)
+        if not record.finished:
+            record = await manager.cancel(simulation_id, "Cancelled on request.")
+        return _result(render(explained(record, manager, "cancel_simulation")))
 
 
 # --- resource ------------------------------------------------------------------------------------
@@ -233,28 +255,84 @@ async def simulation_resource(simulation_id: str, ctx: Context) -> str:
     return json.dumps(record.document(), ensure_ascii=False, separators=(",", ":"))
 
 
-def register(mcp: MCPServer, enabled: Callable[[str], bool]) -> None:
-    if enabled("simulate_conversation"):
-        mcp.add_tool(
-            simulate_conversation,
-            description=describe(simulate_conversation),
-            title="Simulate conversation",
-            # costs credits and runs a conversation, but changes no agent
-            annotations=ToolAnnotations(
-                read_only_hint=False, destructive_hint=False, open_world_hint=True
-            ),
-        )
-    if enabled("get_simulation"):
-        mcp.add_tool(
-            get_simulation,
-            description=describe(get_simulation),
-            title="Get simulation",
-            annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False),
-        )
-    if enabled("simulate_conversation") or enabled("get_simulation"):
+def register_resources(mcp: MCPServer, enabled: frozenset[str]) -> None:
+    if enabled & {"simulate_conversation", "get_simulation", "cancel_simulation"}:
         mcp.resource(
             "simulation://{simulation_id}",
             name="simulation",
             description="A stored simulation as JSON (request, turns, analysis)",
             mime_type="application/json",
         )(simulation_resource)
+
+
+# --- definitions ---------------------------------------------------------------------------------
+
+TOOLS: tuple[ToolDefinition, ...] = (
+    ToolDefinition(
+        name="simulate_conversation",
+        handler=simulate_conversation,
+        title="Simulate conversation",
+        # costs credits and runs a conversation, but changes no agent
+        annotations=ToolAnnotations(
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=False,
+            open_world_hint=True,
+        ),
+        output=SimulationResult,
+        instructions=(
+            "simulate_conversation runs a simulated caller against an agent and returns a compact "
+            "summary (outcome, failed criteria with reasons, tool errors) and a simulation_id."
+        ),
+        signature=(
+            "simulate_conversation(agent_id, user_prompt, first_message, language, user_llm, "
+            "criteria, tool_mocks, dynamic_variables, max_turns, wait_seconds, advanced)"
+        ),
+        summary=(
+            "Runs a simulated caller against the agent on the streamed endpoint, with one progress "
+            "notification per frame. Returns outcome, failed criteria with reasons, tool errors, "
+            "numbers, and a `simulation_id`. `advanced` takes any other part of the API body, "
+            "validated field by field."
+        ),
+    ),
+    ToolDefinition(
+        name="get_simulation",
+        handler=get_simulation,
+        title="Get simulation",
+        # reads this server's store (and waits): no side effect, no request to the API
+        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
+        output=SimulationResult,
+        instructions=(
+            "get_simulation(simulation_id) keeps waiting for a running simulation or shows more: "
+            "detail='summary' (default), 'transcript' or 'full', paged."
+        ),
+        signature=(
+            'get_simulation(simulation_id, detail="summary"|"transcript"|"full", '
+            "wait_seconds=0, page=1)"
+        ),
+        summary=(
+            "Keeps waiting for a long simulation, or shows a finished one at the detail asked for, "
+            "paged; every page names the call for the next one."
+        ),
+    ),
+    ToolDefinition(
+        name="cancel_simulation",
+        handler=cancel_simulation,
+        title="Cancel simulation",
+        # stops a job of this server (its upstream stream closes); what was received is kept,
+        # and cancelling a finished simulation changes nothing
+        annotations=ToolAnnotations(
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=True,
+            open_world_hint=False,
+        ),
+        output=SimulationResult,
+        instructions="cancel_simulation(simulation_id) stops a running simulation.",
+        signature="cancel_simulation(simulation_id)",
+        summary=(
+            "Stops a running simulation and shows what it got so far (the partial transcript is "
+            "kept); a finished one is shown unchanged."
+        ),
+    ),
+)
