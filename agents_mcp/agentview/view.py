@@ -154,7 +154,9 @@ def overview(
     return AgentOverview(
         agent_id=agent_id,
         name=_str(doc.get("name")),
-        tags=[t for t in tags if isinstance(t, str)][:_MAX_LISTED] if isinstance(tags, list) else [],
+        tags=[t for t in tags if isinstance(t, str)][:_MAX_LISTED]
+        if isinstance(tags, list)
+        else [],
         language=_str(_dig(agent, "language")),
         first_message=clip(first, _FIRST_MESSAGE) if first else None,
         llm=_str(_dig(prompt_cfg, "llm")),
@@ -178,9 +180,7 @@ def overview(
             for t in (attached if isinstance(attached, list) else [])
             if isinstance(t, Mapping) and _str(t.get("test_id"))
         ][:_MAX_LISTED],
-        more=(
-            f'get_agent(agent_id="{agent_id}", section="prompt", page=1)' if clipped else None
-        ),
+        more=(f'get_agent(agent_id="{agent_id}", section="prompt", page=1)' if clipped else None),
     )
 
 
