@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-PROMPT_EXCERPT = 500  # characters of the prompt in the overview
+PROMPT_EXCERPT = 400  # characters of the prompt in the overview
 PROMPT_PAGE = 4000  # characters per page of section="prompt"
 FULL_PAGE = 6000  # characters per page of section="full"
 _FIRST_MESSAGE = 200
@@ -27,8 +27,7 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w.\-]{0,63})\s*\}\}")
 
 class ToolRef(BaseModel):
     name: str
-    id: str | None = None
-    type: str | None = None
+    id: str | None = None  # a workspace tool's id; None for inline and system tools
 
 
 class DocumentRef(BaseModel):
@@ -107,22 +106,21 @@ def agent_tools(doc: Mapping[str, Any], names: Mapping[str, ToolRef]) -> list[To
     for tool_id in tool_ids(doc):
         known = names.get(tool_id)
         found.append(
-            ToolRef(name=known.name, id=tool_id, type=known.type)
+            ToolRef(name=known.name, id=tool_id)
             if known
             else ToolRef(name="(unknown: not in the workspace's tools)", id=tool_id)
         )
+    named = {t.name for t in found}
     inline = _dig(prompt, "tools")
     for tool in inline if isinstance(inline, list) else []:
-        if isinstance(tool, Mapping) and _str(tool.get("name")):
-            found.append(
-                ToolRef(name=tool["name"], id=_str(tool.get("id")), type=_str(tool.get("type")))
-            )
+        # an agent may carry a workspace tool both by id and inline: name it once
+        if isinstance(tool, Mapping) and _str(tool.get("name")) and tool["name"] not in named:
+            named.add(tool["name"])
+            found.append(ToolRef(name=tool["name"], id=_str(tool.get("id"))))
     built_in = _dig(prompt, "built_in_tools")
     if isinstance(built_in, Mapping):
         found.extend(
-            ToolRef(name=name, type="system")
-            for name, config in built_in.items()
-            if isinstance(config, Mapping)
+            ToolRef(name=name) for name, config in built_in.items() if isinstance(config, Mapping)
         )
     return found
 
@@ -135,7 +133,7 @@ def workspace_tool_names(tools: Iterable[Mapping[str, Any]]) -> dict[str, ToolRe
         config = tool.get("tool_config")
         name = _str(config.get("name")) if isinstance(config, Mapping) else None
         if tool_id and name:
-            names[tool_id] = ToolRef(name=name, id=tool_id, type=_str(config.get("type")))
+            names[tool_id] = ToolRef(name=name, id=tool_id)
     return names
 
 
