@@ -14,7 +14,7 @@ from agents_mcp.api.agent_config import validate_changes
 from agents_mcp.api.errors import RequestValidationError
 
 LONG_PROMPT = "\n".join(
-    f"Rule {i}: when the caller asks about topic {i}, answer briefly and check {{{{customer_name}}}}."
+    f"Rule {i}: when the caller asks about topic {i}, answer briefly; greet {{{{customer_name}}}}."
     for i in range(160)
 )  # ~13 KB
 
