@@ -1,9 +1,5 @@
 """list_agents, get_agent and update_agent through the real MCP client and the real server process
-(stdio) against the sandbox over loopback HTTP; changes are read back through the official SDK.
-
-The tests that send a PATCH need the sandbox's PATCH /v1/convai/agents/{id}; they are skipped
-while the sandbox does not route it.
-"""
+(stdio) against the sandbox over loopback HTTP; changes are read back through the official SDK."""
 
 from __future__ import annotations
 
@@ -45,18 +41,6 @@ def stored(sandbox: Any, agent_id: str) -> dict[str, Any]:
 
 def methods(sandbox: Any) -> list[str]:
     return [r["method"] for r in sandbox.requests()]
-
-
-def has_patch(sandbox: Any) -> bool:
-    """The sandbox routes PATCH on an agent (404 for an unknown one, not 405)."""
-    return (
-        _http(sandbox, "PATCH", "/v1/convai/agents/agent_nosuchagent", json={}).status_code != 405
-    )
-
-
-def needs_patch(sandbox: Any) -> None:
-    if not has_patch(sandbox):
-        pytest.skip("the sandbox has no PATCH /v1/convai/agents/{agent_id} yet")
 
 
 def size(result: Any) -> int:
@@ -139,6 +123,8 @@ async def test_get_agent_is_compact_and_the_prompt_pages_rebuild_it(fresh_sandbo
             )
         full = await c.call_tool("get_agent", {"agent_id": long_id, "section": "full"})
         past = await c.call_tool("get_agent", {"agent_id": long_id, "section": "prompt", "page": 9})
+        missing = await c.call_tool("get_agent", {"agent_id": "agent_doesnotexist0000"})
+        bad = await c.call_tool("get_agent", {"agent_id": "../../v1/user"})
     text = text_of(view)
     assert len(LONG_PROMPT) > 12_000 and size(view) <= 2_500, size(view)
     assert f'get_agent(agent_id="{long_id}", section="prompt", page=1)' in text
@@ -148,12 +134,9 @@ async def test_get_agent_is_compact_and_the_prompt_pages_rebuild_it(fresh_sandbo
     assert "".join(pages) == LONG_PROMPT
     assert full.structured_content["page"] == 1 and '"conversation_config"' in text_of(full)
     assert past.is_error and "page(s)" in text_of(past)
-
-
-async def test_get_agent_of_an_unknown_agent_is_a_clear_error(fresh_sandbox, tmp_path):
-    async with stdio_server(sandbox_env(fresh_sandbox, tmp_path), log_dir=tmp_path) as (c, _):
-        missing = await c.call_tool("get_agent", {"agent_id": "agent_doesnotexist0000"})
-        bad = await c.call_tool("get_agent", {"agent_id": "../../v1/user"})
+    tools = {t["name"]: t["id"] for t in view.structured_content["tools"]}
+    assert tools["lookup_order"].startswith("tool_")  # a workspace tool: named through its id
+    assert f"lookup_order ({tools['lookup_order']})" in text
     assert missing.is_error and "Unknown agent" in text_of(missing)
     assert bad.is_error and "Invalid agent id" in text_of(bad)
 
@@ -185,7 +168,7 @@ async def test_update_without_confirmation_shows_the_diff_and_sends_nothing(
     assert f"agent_id={agent_id} outcome=not_confirmed" in log.text()
 
 
-async def test_invalid_changes_name_the_field_and_send_nothing(fresh_sandbox, tmp_path):
+async def test_bad_or_empty_updates_send_nothing(fresh_sandbox, tmp_path):
     fresh_sandbox.clear_requests()
     bad = {"conversation_config": {"agent": {"prompt": {"temprature": 0.9}}}}
     async with stdio_server(sandbox_env(fresh_sandbox, tmp_path), log_dir=tmp_path) as (c, _):
@@ -194,19 +177,18 @@ async def test_invalid_changes_name_the_field_and_send_nothing(fresh_sandbox, tm
         both = await c.call_tool(
             "update_agent", {"agent_id": DEMO, "changes": {"name": "x"}, "from_run_id": "run_1"}
         )
+        promoted = await c.call_tool("update_agent", {"agent_id": DEMO, "from_run_id": "run_1"})
+        assert fresh_sandbox.requests() == []
+        same = {"name": stored(fresh_sandbox, DEMO)["name"]}
+        unchanged = await c.call_tool("update_agent", {"agent_id": DEMO, "changes": same})
     assert typo.is_error
     assert "changes.conversation_config.agent.prompt.temprature" in text_of(typo)
     assert "did you mean temperature" in text_of(typo) and "nothing was sent" in text_of(typo)
     assert neither.is_error and both.is_error and "exactly one" in text_of(neither)
-    assert fresh_sandbox.requests() == []
-
-
-async def test_from_run_id_without_a_run_store_says_so(fresh_sandbox, tmp_path):
-    fresh_sandbox.clear_requests()
-    async with stdio_server(sandbox_env(fresh_sandbox, tmp_path), log_dir=tmp_path) as (c, _):
-        promoted = await c.call_tool("update_agent", {"agent_id": DEMO, "from_run_id": "run_1"})
+    # no run store in this server: promotion says so before any request
     assert promoted.is_error and "from_run_id" in text_of(promoted)
-    assert fresh_sandbox.requests() == []
+    assert unchanged.structured_content["status"] == "unchanged"
+    assert "PATCH" not in methods(fresh_sandbox)
 
 
 async def test_the_user_declining_the_dialog_changes_nothing(fresh_sandbox, tmp_path):
@@ -228,15 +210,6 @@ async def test_the_user_declining_the_dialog_changes_nothing(fresh_sandbox, tmp_
     assert stored(fresh_sandbox, agent_id) == before
 
 
-async def test_an_unchanged_value_sends_nothing(fresh_sandbox, tmp_path):
-    fresh_sandbox.clear_requests()
-    same = {"name": stored(fresh_sandbox, DEMO)["name"]}
-    async with stdio_server(sandbox_env(fresh_sandbox, tmp_path), log_dir=tmp_path) as (c, _):
-        result = await c.call_tool("update_agent", {"agent_id": DEMO, "changes": same})
-    assert result.structured_content["status"] == "unchanged"
-    assert "PATCH" not in methods(fresh_sandbox)
-
-
 async def test_read_only_mode_hides_update_agent(fresh_sandbox, tmp_path):
     env = sandbox_env(fresh_sandbox, tmp_path, AGENTS_MCP_READ_ONLY="1")
     async with stdio_server(env, log_dir=tmp_path) as (c, _):
@@ -249,7 +222,7 @@ async def test_read_only_mode_hides_update_agent(fresh_sandbox, tmp_path):
     assert refused.is_error
 
 
-# --- update: applied (needs the sandbox's PATCH) ---------------------------------------------
+# --- update: applied ---------------------------------------------
 
 
 def sdk_agent(sandbox: Any, agent_id: str) -> dict[str, Any]:
@@ -283,7 +256,6 @@ CHANGED = (
 async def test_the_user_accepting_applies_one_patch_keeping_every_other_field(
     fresh_sandbox, tmp_path
 ):
-    needs_patch(fresh_sandbox)
     agent_id = copy_of_demo(fresh_sandbox)
     before = sdk_agent(fresh_sandbox, agent_id)
     fresh_sandbox.clear_requests()
@@ -302,7 +274,6 @@ async def test_the_user_accepting_applies_one_patch_keeping_every_other_field(
 
 
 async def test_confirm_true_applies_when_the_client_has_no_dialog(fresh_sandbox, tmp_path):
-    needs_patch(fresh_sandbox)
     agent_id = copy_of_demo(fresh_sandbox)
     args = {"agent_id": agent_id, "changes": {"name": "Renamed", "tags": ["x"]}, "confirm": True}
     async with stdio_server(sandbox_env(fresh_sandbox, tmp_path), log_dir=tmp_path) as (c, _):
@@ -313,7 +284,6 @@ async def test_confirm_true_applies_when_the_client_has_no_dialog(fresh_sandbox,
 
 
 async def test_a_422_names_the_field_and_nothing_is_applied(fresh_sandbox, tmp_path):
-    needs_patch(fresh_sandbox)
     agent_id = copy_of_demo(fresh_sandbox)
     before = stored(fresh_sandbox, agent_id)
     field = "conversation_config.agent.prompt.temperature"
@@ -328,7 +298,6 @@ async def test_a_422_names_the_field_and_nothing_is_applied(fresh_sandbox, tmp_p
 
 @pytest.mark.parametrize("processed", [True, False])
 async def test_a_lost_answer_is_read_back_not_sent_again(fresh_sandbox, tmp_path, processed):
-    needs_patch(fresh_sandbox)
     agent_id = copy_of_demo(fresh_sandbox)
     fresh_sandbox.arm_fault(
         "drop_connection", match={"method": "PATCH"}, after_processing=processed
