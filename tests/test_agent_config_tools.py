@@ -178,6 +178,9 @@ async def test_bad_or_empty_updates_send_nothing(fresh_sandbox, tmp_path):
             "update_agent", {"agent_id": DEMO, "changes": {"name": "x"}, "from_run_id": "run_1"}
         )
         promoted = await c.call_tool("update_agent", {"agent_id": DEMO, "from_run_id": "run_1"})
+        branch = await c.call_tool(
+            "update_agent", {"agent_id": DEMO, "changes": {"name": "x"}, "branch_id": "../x"}
+        )
         assert fresh_sandbox.requests() == []
         same = {"name": stored(fresh_sandbox, DEMO)["name"]}
         unchanged = await c.call_tool("update_agent", {"agent_id": DEMO, "changes": same})
@@ -187,6 +190,7 @@ async def test_bad_or_empty_updates_send_nothing(fresh_sandbox, tmp_path):
     assert neither.is_error and both.is_error and "exactly one" in text_of(neither)
     # no run store in this server: promotion says so before any request
     assert promoted.is_error and "from_run_id" in text_of(promoted)
+    assert branch.is_error and "Invalid branch id" in text_of(branch)
     assert unchanged.structured_content["status"] == "unchanged"
     assert "PATCH" not in methods(fresh_sandbox)
 
@@ -316,3 +320,34 @@ async def test_a_lost_answer_is_read_back_not_sent_again(fresh_sandbox, tmp_path
         assert result.is_error
         assert "not applied" in text_of(result) and "safe" in text_of(result)
         assert stored(fresh_sandbox, agent_id)["name"] == "agentview copy"
+
+
+# --- promotion seam --------------------------------------------------------------------------
+
+
+class _Runs:
+    """A store of test runs as the seam expects it: the candidate config of a run, by id."""
+
+    def __init__(self, runs: dict[str, dict[str, Any]]) -> None:
+        self.runs = runs
+
+    async def candidate_config(self, run_id: str) -> dict[str, Any] | None:
+        return self.runs.get(run_id)
+
+
+async def test_candidate_config_reads_the_run_store_seam() -> None:
+    from types import SimpleNamespace
+
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from agents_mcp.tools.agent_config import candidate_config
+
+    override = {"conversation_config": {"agent": {"prompt": {"temperature": 0.2}}}}
+    state: Any = SimpleNamespace(test_runs=_Runs({"run_a": override, "run_plain": {}}))
+    assert await candidate_config(state, "run_a") == override
+    with pytest.raises(ToolError, match="No stored test run"):
+        await candidate_config(state, "run_missing")
+    with pytest.raises(ToolError, match="no candidate config"):
+        await candidate_config(state, "run_plain")
+    with pytest.raises(ToolError, match="pass the fields to change"):
+        await candidate_config(SimpleNamespace(), "run_a")  # type: ignore[arg-type]

@@ -233,7 +233,10 @@ async def _plan(
     try:
         validate_agent_id(agent_id)
         if branch is not None:
-            validate_branch_id(branch)
+            try:
+                validate_branch_id(branch)
+            except RequestValidationError as exc:
+                raise ToolError(exc.message) from None
         if (changes is None) == (not from_run_id):
             raise ToolError(
                 "Give exactly one of `changes` (the fields to change, in the API's shape) or "
@@ -271,7 +274,7 @@ def _invalid_changes(exc: RequestValidationError) -> str:
         return exc.message
     shown = "; ".join(f"{e.location}: {e.reason}" for e in exc.errors[:6])
     more = f"; and {len(exc.errors) - 6} more" if len(exc.errors) > 6 else ""
-    return f"Invalid changes, nothing was sent: {shown}{more}. Fix them and call again."
+    return f"Invalid changes, nothing was sent: {shown.rstrip('.')}{more}. Fix them and call again."
 
 
 async def _ask_to_update(
