@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agents_mcp.agentview import changes as diff
 from agents_mcp.agentview import view
@@ -205,3 +207,34 @@ def test_every_demo_agent_config_but_legacy_fields_validates() -> None:
         config = doc["conversation_config"]
         config.get("turn", {}).pop("mode", None)  # an older field the API no longer takes
         validate_changes({"conversation_config": config, "name": doc["name"]})
+
+
+# --- any input ---------------------------------------------------------------------------------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner),
+    max_leaves=25,
+)
+_keys = st.sampled_from(
+    ["conversation_config", "platform_settings", "name", "tags", "agent", "prompt", "tts", "x"]
+)
+_config = st.recursive(
+    _json, lambda inner: st.dictionaries(_keys, inner, max_size=4), max_leaves=30
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(changes=st.dictionaries(_keys, _config, max_size=4), doc=st.dictionaries(_keys, _config))
+def test_any_changes_validate_or_name_fields_and_any_doc_renders(changes, doc) -> None:
+    try:
+        body = validate_changes(changes)
+    except RequestValidationError as exc:
+        assert exc.errors or "empty" in exc.message
+        assert all(e.location.startswith("changes") for e in exc.errors)
+    else:
+        diff.render(diff.field_changes(body, doc))
+        diff.mismatches(body, doc)
+    o = view.overview("agent_x", doc)
+    assert size_of(o) < 4_000
+    view.section_page("agent_x", "full", view.full_text(doc), 1, view.FULL_PAGE)
