@@ -182,6 +182,10 @@ async def test_bad_or_empty_updates_send_nothing(fresh_sandbox, tmp_path):
             "update_agent", {"agent_id": DEMO, "changes": {"name": "x"}, "branch_id": "../x"}
         )
         assert fresh_sandbox.requests() == []
+        no_branch = await c.call_tool(
+            "update_agent",
+            {"agent_id": DEMO, "changes": {"name": "x"}, "branch_id": "agtbrch_nosuchbranch"},
+        )
         same = {"name": stored(fresh_sandbox, DEMO)["name"]}
         unchanged = await c.call_tool("update_agent", {"agent_id": DEMO, "changes": same})
     assert typo.is_error
@@ -191,6 +195,9 @@ async def test_bad_or_empty_updates_send_nothing(fresh_sandbox, tmp_path):
     # no run store in this server: promotion says so before any request
     assert promoted.is_error and "from_run_id" in text_of(promoted)
     assert branch.is_error and "Invalid branch id" in text_of(branch)
+    assert no_branch.is_error and "branch_id: agent agent_demo_support has no such branch" in (
+        text_of(no_branch)
+    )
     assert unchanged.structured_content["status"] == "unchanged"
     assert "PATCH" not in methods(fresh_sandbox)
 
@@ -351,3 +358,27 @@ async def test_candidate_config_reads_the_run_store_seam() -> None:
         await candidate_config(state, "run_plain")
     with pytest.raises(ToolError, match="pass the fields to change"):
         await candidate_config(SimpleNamespace(), "run_a")  # type: ignore[arg-type]
+
+
+async def test_a_branch_is_changed_and_main_is_kept(fresh_sandbox, tmp_path):
+    agent_id = copy_of_demo(fresh_sandbox)
+    branch = "agtbrch_agentviewtest"
+    made = _http(
+        fresh_sandbox,
+        "PATCH",
+        f"/v1/convai/agents/{agent_id}",
+        params={"branch_id": branch},
+        json={"tags": ["branch"]},
+    )
+    assert made.status_code == 200, made.text
+    main_before = stored(fresh_sandbox, agent_id)
+    args = {"agent_id": agent_id, "changes": PROMPT_CHANGE, "branch_id": branch, "confirm": True}
+    async with stdio_server(sandbox_env(fresh_sandbox, tmp_path), log_dir=tmp_path) as (c, _):
+        done = await c.call_tool("update_agent", args)
+    assert done.structured_content["status"] == "updated", text_of(done)
+    on_branch = _http(
+        fresh_sandbox, "GET", f"/v1/convai/agents/{agent_id}", params={"branch_id": branch}
+    ).json()
+    assert on_branch["conversation_config"]["agent"]["prompt"]["temperature"] == 0.9
+    assert on_branch["tags"] == ["branch"]
+    assert stored(fresh_sandbox, agent_id) == main_before

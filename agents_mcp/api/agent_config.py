@@ -179,7 +179,17 @@ class AgentConfigAPI:
         agent_id = validate_agent_id(agent_id)
         params = {"branch_id": validate_branch_id(branch_id)} if branch_id else None
         op = _Op("get_agent", agent_id, idempotent=True, what=f"read agent {agent_id}")
-        return await self._get(op, self._api._url(agent_id), params, agent=True)
+        try:
+            return await self._get(op, self._api._url(agent_id), params, agent=True)
+        except AgentNotFoundError as exc:
+            if branch_id and exc.code == "branch_not_found":
+                raise RequestValidationError(
+                    f"Agent {agent_id} has no branch {branch_id!r} (HTTP 404 branch_not_found).",
+                    errors=[FieldError("branch_id", f"agent {agent_id} has no such branch")],
+                    status=exc.status,
+                    code=exc.code,
+                ) from None
+            raise
 
     async def update_agent(
         self, agent_id: str, changes: Mapping[str, Any], branch_id: str | None = None
