@@ -338,8 +338,10 @@ class _Runs:
     def __init__(self, runs: dict[str, dict[str, Any]]) -> None:
         self.runs = runs
 
-    async def candidate_config(self, run_id: str) -> dict[str, Any] | None:
-        return self.runs.get(run_id)
+    def candidate_config(self, run_id: str) -> dict[str, Any] | None:
+        if run_id not in self.runs:
+            raise LookupError(run_id)
+        return self.runs[run_id]
 
 
 async def test_candidate_config_reads_the_run_store_seam() -> None:
@@ -350,7 +352,7 @@ async def test_candidate_config_reads_the_run_store_seam() -> None:
     from agents_mcp.tools.agent_config import candidate_config
 
     override = {"conversation_config": {"agent": {"prompt": {"temperature": 0.2}}}}
-    state: Any = SimpleNamespace(test_runs=_Runs({"run_a": override, "run_plain": {}}))
+    state: Any = SimpleNamespace(test_runs=_Runs({"run_a": override, "run_plain": None}))
     assert await candidate_config(state, "run_a") == override
     with pytest.raises(ToolError, match="No stored test run"):
         await candidate_config(state, "run_missing")

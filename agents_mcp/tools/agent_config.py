@@ -198,8 +198,8 @@ async def candidate_config(state: AppState, run_id: str) -> dict[str, Any]:
     """The agent_config_override a stored test run ran its candidate with.
 
     The seam to the test-run store: ``state.test_runs.candidate_config(run_id)`` (sync or async)
-    returning the override dict, ``{}`` when the run used the agent as stored, or None when no
-    such run is stored.
+    returns the override dict, or None (or ``{}``) when the run used the agent as stored, and
+    raises LookupError when no such run is stored.
     """
     lookup = getattr(getattr(state, "test_runs", None), "candidate_config", None)
     if lookup is None:
@@ -207,11 +207,14 @@ async def candidate_config(state: AppState, run_id: str) -> dict[str, Any]:
             "from_run_id needs the stored test runs of run_tests, which this server does not "
             "have; pass the fields to change as `changes` instead."
         )
-    found = lookup(run_id)
-    if inspect.isawaitable(found):
-        found = await found
-    if found is None:
-        raise ToolError(f"No stored test run {run_id!r}: check the run_id that run_tests returned.")
+    try:
+        found = lookup(run_id)
+        if inspect.isawaitable(found):
+            found = await found
+    except LookupError:
+        raise ToolError(
+            f"No stored test run {run_id!r}: check the run_id that run_tests returned."
+        ) from None
     if not found:
         raise ToolError(
             f"Test run {run_id!r} ran the agent as stored (no agent_config_override): there is "
