@@ -7,11 +7,24 @@ import pytest
 from hypothesis import settings
 from sandbox_fixture import SandboxHandle
 
+from agents_mcp.settings import ENV_VARS
+
 # CI draws the same hypothesis examples on every run, so a submission never fails on a new draw;
 # local runs draw new ones each time, to keep finding what CI would not.
 settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI") == "true":
     settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every setting the code reads (agents_mcp.settings.ENV_VARS: ELEVENLABS_*, AGENTS_MCP_*) is
+    unset, so a developer's key or AGENTS_MCP_READ_ONLY never changes a test. Tests that need a
+    setting pass it: `Settings(...)`, `load_settings(env=...)`, `monkeypatch.setenv`, or the
+    environment of the subprocess they start (tests/mcp_fixture.py `sandbox_env`). Test-only
+    knobs (AGENTS_MCP_UPDATE_SNAPSHOTS, AGENTS_MCP_FUZZ_EXAMPLES ...) are not settings: kept."""
+    for var in ENV_VARS.values():
+        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture

@@ -19,19 +19,13 @@ from typing import Any
 from mcp import Client, StdioServerParameters, stdio_client
 from mcp.types import CallToolResult
 
+from agents_mcp.settings import ENV_VARS
+
 REPO = Path(__file__).resolve().parent.parent
 
-# Nothing from the developer's own environment may leak into the server under test.
-_SERVER_VARS = (
-    "ELEVENLABS_API_KEY",
-    "ELEVENLABS_API_RESIDENCY",
-    "ELEVENLABS_BASE_URL",
-    "AGENTS_MCP_READ_ONLY",
-    "AGENTS_MCP_TOOLS",
-    "AGENTS_MCP_DATA_DIR",
-    "AGENTS_MCP_AUTH_TOKEN",
-    "AGENTS_MCP_LOG_LEVEL",
-)
+# Nothing from the developer's own environment may leak into the server under test: every
+# setting the server reads is passed, empty when the test does not set it.
+_SERVER_VARS = tuple(ENV_VARS.values())
 
 
 def sandbox_env(sandbox: Any, data_dir: Path, **extra: str) -> dict[str, str]:

@@ -13,18 +13,12 @@ import pytest
 
 from agents_mcp import __version__
 from agents_mcp.settings import ENV_VARS, Settings, load_settings
+from agents_mcp.tools.registry import tool_names
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config"
 JSON_FILES = sorted(p for p in CONFIG.glob("*.json"))
 EXAMPLE = CONFIG / "agents-mcp.example.toml"
-TOOLS = {
-    "delete_agent",
-    "duplicate_agent",
-    "get_agent_link",
-    "simulate_conversation",
-    "get_simulation",
-}
 
 
 def test_there_are_snippets_for_each_client():
@@ -162,5 +156,6 @@ def test_mcpb_manifest():
     assert api_key["type"] == "string" and api_key["sensitive"] is True
     assert env["ELEVENLABS_API_KEY"] == "${user_config.api_key}"
 
-    assert {t["name"] for t in manifest["tools"]} == TOOLS
+    # the bundle lists every tool, in the order of the definitions
+    assert [t["name"] for t in manifest["tools"]] == list(tool_names())
     assert set(manifest["compatibility"]["platforms"]) <= {"darwin", "win32", "linux"}
