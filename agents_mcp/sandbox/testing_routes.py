@@ -1,9 +1,9 @@
 """The agent-testing API of the sandbox: tests (CRUD, listing), run-tests, test invocations.
 
 Every run starts `pending` and stays so for the state's `run_delay` seconds (runs of one
-invocation finish a little apart); it is played (testing_runs.play) the first time someone reads
-the invocation after that. Unknown ids answer 404 `{"detail": {"status", "message"}}`; bad bodies
-FastAPI's 422 list, as upstream.
+invocation finish a little apart); it is played (engine.agent_tests.play) the first time
+someone reads the invocation after that. Unknown ids answer 404
+`{"detail": {"status", "message"}}`; bad bodies FastAPI's 422 list, as upstream.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from agents_mcp.sandbox.engine.agent_tests import play, run_test_info
 from agents_mcp.sandbox.errors import (
     error,
     fastapi_errors,
@@ -34,7 +35,6 @@ from agents_mcp.sandbox.testing_models import (
     TestBody,
     TestListQuery,
 )
-from agents_mcp.sandbox.testing_runs import play, run_test_info
 from agents_mcp.sandbox.testing_store import Invocation, Run, new_id
 
 WORKSPACE = "sandbox_workspace"
