@@ -150,9 +150,12 @@ def test_field_changes_show_old_and_new_and_a_prompt_diff() -> None:
     assert len(shown) < 1_500  # the 13 KB prompt is not repeated
 
 
-def test_a_long_text_diff_is_clipped() -> None:
+def test_a_long_text_diff_is_clipped_but_shows_the_new_text() -> None:
     shown = diff.text_diff("\n".join(map(str, range(300))), "x", name="prompt", max_lines=10)
-    assert len(shown.splitlines()) == 11 and shown.endswith("more diff lines")
+    lines = shown.splitlines()
+    assert lines[:3] == ["--- prompt (now)", "+++ prompt (new)", "@@ -1,300 +1 @@"]
+    assert lines[3:8] == ["-0", "-1", "-2", "-3", "-4"]
+    assert lines[8:] == ["… 295 more lines", "+x"]
 
 
 def test_a_field_the_agent_lacks_is_shown_as_not_set() -> None:

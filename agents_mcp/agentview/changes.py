@@ -18,7 +18,9 @@ from typing import Any
 _MISSING: Any = object()
 _LONG_TEXT = 160  # longer strings (or any with a newline) are shown as a unified diff
 _VALUE = 120  # characters of a value shown on an old -> new line
-_DIFF_LINES = 40  # lines of one unified diff shown
+_DIFF_LINES = 30  # lines of one unified diff shown
+_DIFF_LINE = 160  # characters of one diff line shown
+_RENDER_BUDGET = 2_500  # characters of the whole rendering
 _MAX_FIELDS = 30  # fields listed
 
 
@@ -121,22 +123,53 @@ def text_diff(old: str, new: str, *, name: str, max_lines: int = _DIFF_LINES) ->
         )
     )
     if len(diff) > max_lines:
-        left = len(diff) - max_lines
-        diff = [*diff[:max_lines], f"… {left} more diff lines"]
-    return "\n".join(line if len(line) <= 300 else line[:299] + "…" for line in diff)
+        diff = _clipped(diff, max_lines)
+    return "\n".join(
+        line if len(line) <= _DIFF_LINE else line[: _DIFF_LINE - 1] + "…" for line in diff
+    )
 
 
-def render(found: list[FieldChange]) -> str:
-    """The change as the user confirms it: one old -> new line per field, long texts as diffs."""
-    lines = []
-    for change in found[:_MAX_FIELDS]:
-        if _is_long(change.new) or _is_long(change.old):
-            old = change.old if isinstance(change.old, str) else ""
-            new = change.new if isinstance(change.new, str) else ""
-            lines.append(f"{change.path}: {len(old)} -> {len(new)} chars")
-            lines.append(text_diff(old, new, name=change.path.rsplit(".", 1)[-1]))
+def _clipped(diff: list[str], max_lines: int) -> list[str]:
+    """At most ``max_lines`` lines of a diff, half kept for added lines, so the new text shows
+    even when a long old one is removed; each run left out becomes one "… N more lines"."""
+    budget = {"+": max_lines - max_lines // 2, "-": max_lines // 2}
+    kept: list[str] = []
+    dropped = 0
+    for line in diff:
+        kind = "+" if line.startswith("+") and not line.startswith("+++") else "-"
+        header = line.startswith(("---", "+++", "@@"))
+        if header or budget[kind] > 0:
+            if dropped:
+                kept.append(f"… {dropped} more lines")
+                dropped = 0
+            kept.append(line)
+            if not header:
+                budget[kind] -= 1
         else:
-            lines.append(f"{change.path}: {_shown(change.old)} -> {_shown(change.new)}")
+            dropped += 1
+    if dropped:
+        kept.append(f"… {dropped} more lines")
+    return kept
+
+
+def render(found: list[FieldChange], budget: int = _RENDER_BUDGET) -> str:
+    """The change as the user confirms it: one old -> new line per field, then each long text
+    as a clipped diff; at most ``budget`` characters in all."""
+    shown = found[:_MAX_FIELDS]
+    short = [c for c in shown if not (_is_long(c.new) or _is_long(c.old))]
+    lines = [f"{c.path}: {_shown(c.old)} -> {_shown(c.new)}" for c in short]
+    for change in shown:
+        if change in short:
+            continue
+        old = change.old if isinstance(change.old, str) else ""
+        new = change.new if isinstance(change.new, str) else ""
+        lines.append(f"{change.path}: {len(old)} -> {len(new)} chars")
+        lines.append(text_diff(old, new, name=change.path.rsplit(".", 1)[-1]))
     if len(found) > _MAX_FIELDS:
         lines.append(f"… and {len(found) - _MAX_FIELDS} more fields")
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    if len(text) > budget:
+        cut = text.rfind("\n", 0, budget)
+        cut = cut if cut > 0 else budget
+        text = f"{text[:cut]}\n… {len(text) - cut} more characters of diff"
+    return text
