@@ -356,7 +356,8 @@ async def update_agent(
                 return _update_result(
                     plan,
                     "needs_confirmation",
-                    f"Not changed yet. The change to agent {who}:\n{plan.shown}\nShow it to the "
+                    f"Not changed yet. The change to agent {who}, from {plan.source}:\n"
+                    f"{plan.shown}\nShow it to the "
                     "user; once they agree, call update_agent again with the same arguments and "
                     "confirm=true.",
                 )
