@@ -101,7 +101,7 @@ def _next_list_call(search: str | None, page_size: int, cursor: str) -> str:
 
 
 async def list_agents(
-    search: Annotated[str, Field(description="Part of the name", max_length=200)] = "",
+    search: Annotated[str, Field(max_length=200)] = "",
     page_size: Annotated[int, Field(ge=1, le=100)] = 30,
     cursor: str = "",
     *,
@@ -225,7 +225,7 @@ async def candidate_config(state: AppState, run_id: str) -> dict[str, Any]:
 
 async def _plan(
     agent_id: str,
-    changes: dict[str, Any] | None,
+    changes: dict[str, Any],
     from_run_id: str,
     branch_id: str,
     ctx: Context,
@@ -240,7 +240,7 @@ async def _plan(
                 validate_branch_id(branch)
             except RequestValidationError as exc:
                 raise ToolError(exc.message) from None
-        if (changes is None) == (not from_run_id):
+        if bool(changes) == bool(from_run_id):
             raise ToolError(
                 "Give exactly one of `changes` (the fields to change, in the API's shape) or "
                 "`from_run_id` (a stored test run whose candidate config to apply). Nothing was "
@@ -252,7 +252,6 @@ async def _plan(
                 raise ToolError("from_run_id is not a run id. Nothing was sent.")
             changes = await candidate_config(_state(ctx), from_run_id)
             source = f"test run {from_run_id}"
-        assert changes is not None
         try:
             body = validate_changes(changes)
         except RequestValidationError as exc:
@@ -330,9 +329,12 @@ async def _read_back(api: AgentConfigAPI, plan: UpdatePlan, lost: UpstreamError)
 async def update_agent(
     agent_id: AgentId,
     changes: Annotated[
-        dict[str, Any] | None,
-        Field(description="Partial config: {conversation_config,platform_settings,name,tags}"),
-    ] = None,
+        dict[str, Any],
+        Field(
+            default_factory=dict,
+            description="Partial config: {conversation_config,platform_settings,name,tags}",
+        ),
+    ],
     from_run_id: Annotated[str, Field(description="Apply this test run's candidate config")] = "",
     branch_id: str = "",
     confirm: Annotated[bool, Field(description="true only after the user agreed")] = False,
@@ -413,7 +415,7 @@ TOOLS: tuple[ToolDefinition, ...] = (
         name="list_agents",
         handler=list_agents,
         title="List agents",
-        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True),
+        annotations=ToolAnnotations(read_only_hint=True),  # open world: the spec's default
         instructions="list_agents finds agents by name.",
         signature="list_agents(search=None, page_size=30, cursor=None)",
         summary="One line per agent (id, name, tags, created); names the next page's call.",
@@ -422,7 +424,7 @@ TOOLS: tuple[ToolDefinition, ...] = (
         name="get_agent",
         handler=get_agent,
         title="Get agent",
-        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True),
+        annotations=ToolAnnotations(read_only_hint=True),
         instructions=(
             "get_agent shows what decides an agent's behaviour compactly; section='prompt' or "
             "'full' pages through the rest."
@@ -437,9 +439,8 @@ TOOLS: tuple[ToolDefinition, ...] = (
         name="update_agent",
         handler=update_agent,
         title="Update agent",
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
-        ),
+        # destructive and open world are the spec's defaults: not sent
+        annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True),
         mutating=True,
         instructions=(
             "update_agent changes only the fields given, after the user saw old -> new and "
