@@ -325,7 +325,8 @@ async def test_a_lost_answer_is_read_back_not_sent_again(fresh_sandbox, tmp_path
         assert stored(fresh_sandbox, agent_id)["name"] == "After loss"
     else:
         assert result.is_error
-        assert "not applied" in text_of(result) and "safe" in text_of(result)
+        assert "The update was not applied" in text_of(result) and "safe" in text_of(result)
+        assert "name differs" in text_of(result)
         assert stored(fresh_sandbox, agent_id)["name"] == "agentview copy"
 
 

@@ -306,22 +306,23 @@ def _update_result(plan: UpdatePlan, status: str, text: str, shown: str = "") ->
 
 
 async def _read_back(api: AgentConfigAPI, plan: UpdatePlan, lost: UpstreamError) -> dict[str, Any]:
-    """The agent after a PATCH whose answer was lost, if it holds the change; else a ToolError
-    that says whether sending it again is safe."""
-    what = describe(lost, tool="update_agent", agent_id=plan.agent_id).split(". This is not")[0]
+    """The agent after a PATCH that failed or lost its answer, if it holds the change; else a
+    ToolError that says whether sending it again is safe."""
+    what = view.clip(" ".join(lost.message.split()).rstrip("."), 240)
     try:
         after = await api.get_agent(plan.agent_id, plan.branch_id)
     except APIError:
         raise ToolError(
-            f"The change may or may not have been applied: {what.rstrip('.')}, and reading the "
-            "agent back failed too. Call get_agent to check before calling update_agent again."
+            f"The update may or may not have been applied: it failed or its answer was lost "
+            f"({what}), and reading the agent back failed too. Call get_agent to check before "
+            "calling update_agent again."
         ) from None
     missing = diff.mismatches(plan.body, after)
     if missing:
         raise ToolError(
-            f"The change was not applied: {what.rstrip('.')}; the agent was read back and does "
-            f"not hold it ({missing[0]} differs). Nothing is half-applied: calling update_agent "
-            "again is safe."
+            f"The update was not applied: it failed or its answer was lost ({what}); the agent, "
+            f"read back, does not hold it ({missing[0]} differs). Nothing is half-applied: "
+            "calling update_agent again is safe."
         )
     return after
 
