@@ -15,14 +15,9 @@ import pytest
 from http_sidecar import TOKEN, Sidecar, auth_headers, clean_env, mcp_client
 
 from agents_mcp import __version__
+from agents_mcp.tools.registry import tool_names
 
-TOOLS = {
-    "delete_agent",
-    "duplicate_agent",
-    "get_agent_link",
-    "simulate_conversation",
-    "get_simulation",
-}
+TOOLS = set(tool_names())
 DEMO = "agent_demo_support"
 MODERN = "2026-07-28"
 
