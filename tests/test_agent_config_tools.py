@@ -385,3 +385,24 @@ async def test_a_branch_is_changed_and_main_is_kept(fresh_sandbox, tmp_path):
     assert on_branch["conversation_config"]["agent"]["prompt"]["temperature"] == 0.9
     assert on_branch["tags"] == ["branch"]
     assert stored(fresh_sandbox, agent_id) == main_before
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])  # mid-call question / 2026 input_required
+async def test_both_protocol_eras_ask_once_and_apply_once(fresh_sandbox, tmp_path, mode):
+    from mcp import Client
+
+    from agents_mcp.server import build_server
+    from agents_mcp.settings import Settings
+
+    agent_id = copy_of_demo(fresh_sandbox)
+    settings = Settings(
+        base_url=fresh_sandbox.base_url, api_key=fresh_sandbox.api_key, data_dir=tmp_path
+    )
+    fresh_sandbox.clear_requests()
+    callback = answering("accept", {"confirm": True})
+    async with Client(build_server(settings), mode=mode, elicitation_callback=callback) as c:
+        done = await c.call_tool("update_agent", {"agent_id": agent_id, "changes": {"tags": ["a"]}})
+    assert done.structured_content["status"] == "updated", text_of(done)
+    assert len(callback.asked) == 1 and 'tags: ["demo","support"] -> ["a"]' in callback.asked[0]
+    assert methods(fresh_sandbox).count("PATCH") == 1
+    assert stored(fresh_sandbox, agent_id)["tags"] == ["a"]
