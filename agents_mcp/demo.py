@@ -1,7 +1,8 @@
 """`agents-mcp demo`: the whole product end to end, offline, in one command.
 
 Starts the sandbox, starts the MCP server as a subprocess pointed at it (a temporary data dir),
-connects as an MCP client over stdio, duplicates the demo agent, shows the copy's link, runs a
+connects as an MCP client over stdio, duplicates the demo agent, shows the copy's link, reads the
+copy compactly and changes one field of it (update_agent, confirmed), runs a
 streamed simulation with a live progress bar, prints the compact result and its size next to the
 raw API response's; then turns the sandbox's simulate endpoints off (as upstream after their
 removal) and runs the same scenario again, which the server (backend `auto`) now runs on the
@@ -30,6 +31,8 @@ CRITERIA = [
 ]
 # The order system is down: how does the agent cope when its lookup tool fails?
 TOOL_MOCKS = {"lookup_order": {"return": "Order service timed out (503)", "is_error": True}}
+# a calmer agent for the impatient caller: one field changed, every other kept
+DEMO_CHANGE = {"conversation_config": {"agent": {"prompt": {"temperature": 0.1}}}}
 EXPECTED_TURNS = 16  # for the bar only; the conversation ends when it ends
 RUN_DELAY = 1.5  # seconds a sandbox test run takes, so that a few polls show
 POLL_SECONDS = "0.4"
@@ -151,6 +154,7 @@ async def _session(
                 await client.call_tool("get_agent_link", {"agent_id": agent_id}), "get_agent_link"
             )
             say(f"4. Talk to it: {link['url']}")
+            await _read_and_change(client, agent_id, say)
             say(
                 "5. Simulating an impatient caller while the order lookup tool fails "
                 "(streamed, one progress event per frame):"
@@ -227,6 +231,31 @@ async def _sandbox_config(base_url: str, api_key: str, settings: dict[str, Any])
 
     async with httpx.AsyncClient(headers={"xi-api-key": api_key}, timeout=10) as http:
         (await http.post(f"{base_url}/_sandbox/config", json=settings)).raise_for_status()
+
+
+async def _read_and_change(client: Any, agent_id: str, say: Any) -> None:
+    """Read the copy compactly, then change one field of it (the demo's user confirms)."""
+    view = await client.call_tool("get_agent", {"agent_id": agent_id})
+    o = _check(view, "get_agent")
+    full = _check(
+        await client.call_tool("get_agent", {"agent_id": agent_id, "section": "full"}),
+        "get_agent",
+    )
+    tools = ", ".join(t["name"] for t in o.get("tools", []))
+    say(
+        f"   Read it: {o.get('llm')} at temperature {o.get('temperature')}, tools {tools}; "
+        f"{_size(view):,} bytes (the raw config: {full.get('pages', '?')} page(s) of "
+        f"get_agent section='full')"
+    )
+    changed = _check(
+        await client.call_tool(
+            "update_agent",
+            {"agent_id": agent_id, "changes": DEMO_CHANGE, "confirm": True},
+        ),
+        "update_agent",
+    )
+    shown = changed.get("diff", "").splitlines()
+    say(f"   Changed it (update_agent, confirm=true): {shown[0] if shown else changed}")
 
 
 def _async(fn: Any) -> Any:

@@ -47,6 +47,7 @@ KNOWN_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (method, re.compile(pattern))
     for method, pattern in (
         ("DELETE", rf"{AGENTS_PATH}/{_ID}"),
+        ("GET", rf"{AGENTS_PATH}/{_ID}"),  # delete_agent's question names the agent
         ("POST", rf"{AGENTS_PATH}/{_ID}/duplicate"),
         ("GET", rf"{AGENTS_PATH}/{_ID}/link"),
         ("POST", rf"{AGENTS_PATH}/{_ID}/simulate-conversation/stream"),

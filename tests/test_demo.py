@@ -28,6 +28,9 @@ def test_demo_runs_end_to_end_and_exits_0() -> None:
     assert copy, out
     agent_id = copy.group(1)
     assert f"Talk to it: https://elevenlabs.io/app/talk-to?agent_id={agent_id}" in out
+    assert re.search(r"Read it: .*tools lookup_order, create_refund", out), out
+    changed = "Changed it (update_agent, confirm=true): conversation_config.agent.prompt."
+    assert changed + "temperature: 0.3 -> 0.1" in out
     # not a terminal: one plain line per progress notification
     progress = re.findall(r"^  progress +(\d+): (\d+) turns?", out, re.M)
     assert len(progress) >= 5

@@ -93,6 +93,7 @@ async def test_confirmed_by_the_user_deletes(settings, fresh_sandbox, mode):
     assert result.structured_content == {"agent_id": agent_id, "deleted": True, "status": "deleted"}
     assert len(callback.asked) == 1
     assert agent_id in callback.asked[0].message  # the question names the agent
+    assert "'test copy'" in callback.asked[0].message  # by its name too
     assert "cannot be undone" in callback.asked[0].message
     assert not agent_exists(fresh_sandbox, agent_id)
 
@@ -120,7 +121,8 @@ async def test_not_confirmed_deletes_nothing(
     assert result.structured_content["deleted"] is False
     assert result.structured_content["status"] == status
     assert "Not deleted" in text_of(result)
-    assert fresh_sandbox.requests() == []  # no DELETE reached the API
+    # the agent was read (once per round) to name it in the question; no DELETE
+    assert {r["method"] for r in fresh_sandbox.requests()} == {"GET"}
     assert agent_exists(fresh_sandbox, agent_id)
 
 
@@ -134,7 +136,7 @@ async def test_client_without_elicitation_needs_confirm_true(settings, fresh_san
         assert not refused.is_error
         assert refused.structured_content["status"] == "needs_confirmation"
         assert "confirm=true" in text_of(refused)
-        assert fresh_sandbox.requests() == []
+        assert [r["method"] for r in fresh_sandbox.requests()] == ["GET"]  # no DELETE
         assert agent_exists(fresh_sandbox, agent_id)
 
         done = await client.call_tool("delete_agent", {"agent_id": agent_id, "confirm": True})

@@ -93,7 +93,8 @@ async def test_delete_without_confirmation_deletes_nothing(fresh_sandbox, tmp_pa
     }
     text = text_of(refused)
     assert "Not deleted" in text and "confirm=true" in text and agent_id in text
-    assert fresh_sandbox.requests() == []  # no request at all, so no DELETE
+    assert "'Northwind Support (demo)" in text  # named, read with one GET
+    assert [r["method"] for r in fresh_sandbox.requests()] == ["GET"]  # no DELETE
     assert get_agent(fresh_sandbox, agent_id).status_code == 200  # the sandbox still has it
     assert f"agent_id={agent_id} outcome=not_confirmed" in log.text()
 

@@ -23,7 +23,7 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from agents_mcp.api import validate_agent_id
-from agents_mcp.api.errors import APIError
+from agents_mcp.api.errors import AgentNotFoundError, APIError
 from agents_mcp.logs import log_tool_call
 from agents_mcp.state import AppState
 from agents_mcp.tools import ToolDefinition, result
@@ -82,20 +82,33 @@ def _client_can_ask(ctx: Context) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
+async def _agent_label(ctx: Context, agent_id: str) -> str:
+    """'Name' (agent_id) for a confirmation, read with one GET. An unknown agent is an error (no
+    question is asked about it); any other failure leaves the id alone."""
+    from agents_mcp.api.agent_config import AgentConfigAPI
+
+    try:
+        doc = await AgentConfigAPI(_state(ctx).api).get_agent(agent_id)
+    except AgentNotFoundError:
+        raise
+    except APIError:
+        return agent_id
+    name = doc.get("name")
+    return f"{name!r} ({agent_id})" if isinstance(name, str) and name else agent_id
+
+
 async def _ask_to_delete(agent_id: str, ctx: Context) -> Elicit[ConfirmDelete] | NoDialog:
     """Runs before the tool body: checks the id (no request, no question for a bad one), then
-    asks the user when the client can show a confirmation."""
+    asks the user, naming the agent, when the client can show a confirmation."""
     try:
         validate_agent_id(agent_id)
+        if not _client_can_ask(ctx):
+            return NoDialog()
+        label = await _agent_label(ctx, agent_id)
     except APIError as exc:
         log_tool_call("delete_agent", agent_id, outcome_of(exc), 0.0)
         raise tool_error(exc, tool="delete_agent", agent_id=agent_id) from None
-    if not _client_can_ask(ctx):
-        return NoDialog()
-    return Elicit(
-        f"Delete the ElevenLabs agent {agent_id}? This cannot be undone.",
-        ConfirmDelete,
-    )
+    return Elicit(f"Delete the ElevenLabs agent {label}? This cannot be undone.", ConfirmDelete)
 
 
 def _not_deleted(agent_id: str, status: str, text: str) -> CallToolResult:
@@ -117,11 +130,12 @@ async def delete_agent(
     async with tool_call("delete_agent", agent_id) as call:
         if isinstance(approval, AcceptedElicitation) and isinstance(approval.data, NoDialog):
             if not confirm:
+                label = await _agent_label(ctx, agent_id)
                 call.outcome = "not_confirmed"
                 return _not_deleted(
                     agent_id,
                     "needs_confirmation",
-                    f"Not deleted: deleting agent {agent_id} cannot be undone and this client "
+                    f"Not deleted: deleting agent {label} cannot be undone and this client "
                     "cannot ask the user. Ask the user to confirm, then call delete_agent again "
                     "with confirm=true.",
                 )

@@ -36,6 +36,7 @@ from agents_mcp.tools import ToolDefinition
 
 TOOL_MODULES: tuple[str, ...] = (
     "agents_mcp.tools.agents",
+    "agents_mcp.tools.agent_config",
     "agents_mcp.tools.simulations",
     "agents_mcp.tools.testing",
 )
