@@ -80,14 +80,18 @@ def enabled_tools(settings: Settings) -> frozenset[str]:
 
 
 def compact_schema(schema: Any) -> Any:
-    """Drop the `title` pydantic puts on every schema node (property names say the same thing).
+    """Drop what a model does not need to call the tool (every byte is paid per conversation).
 
-    Only schema-level `title` keys go: a property that is *named* "title" is kept.
+    - the `title` pydantic puts on every schema node (property names say the same thing); only
+      schema-level `title` keys go: a property that is *named* "title" is kept;
+    - the `{"anyOf": [X, {"type": "null"}], "default": null}` of an optional argument becomes X:
+      leaving it out says the same, and the server still accepts an explicit null.
     """
     if isinstance(schema, list):
         return [compact_schema(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
+    schema = _without_null_branch(schema)
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "title" and isinstance(value, str):
@@ -103,8 +107,27 @@ def compact_schema(schema: Any) -> Any:
     return out
 
 
+def _without_null_branch(schema: dict[str, Any]) -> dict[str, Any]:
+    branches = schema.get("anyOf")
+    if not (
+        isinstance(branches, list)
+        and len(branches) == 2
+        and {"type": "null"} in branches
+        and "default" in schema
+        and schema["default"] is None
+    ):
+        return schema
+    (kept,) = [branch for branch in branches if branch != {"type": "null"}]
+    merged = {key: value for key, value in schema.items() if key not in ("anyOf", "default")}
+    return {**kept, **merged}
+
+
 class AgentsMCPServer(MCPServer[AppState]):
     """An MCPServer whose tools/list is compacted once (each byte is paid per conversation).
+
+    Output schemas are not listed: results carry structured content all the same (the viewer
+    and scripts read it), but no model needs its schema to call a tool, and eleven of them cost
+    ~1.5 KB in every conversation.
 
     `state` is the lifespan's AppState while the server runs (None before and after), so a
     transport can reach the running simulations (the HTTP sidecar interrupts them on SIGTERM).
@@ -120,9 +143,7 @@ class AgentsMCPServer(MCPServer[AppState]):
                 tool.model_copy(
                     update={
                         "input_schema": compact_schema(tool.input_schema),
-                        "output_schema": (
-                            compact_schema(tool.output_schema) if tool.output_schema else None
-                        ),
+                        "output_schema": None,
                     }
                 )
                 for tool in tools

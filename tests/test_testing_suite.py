@@ -95,7 +95,7 @@ def test_scenario_body_maps_the_simulate_fields_and_resolves_tool_ids() -> None:
     assert json.loads(body["tool_mock_overrides"]["tool_1"][0]["mock_result"]) == {
         "status": "shipped"
     }
-    with pytest.raises(SuiteError, match=r"'refund'.tool_mocks.lookup_order: the agent has no tool"):
+    with pytest.raises(SuiteError, match=r"'refund'.tool_mocks.lookup_order: the agent has no"):
         scenario_body(suite.tests[0], "refund", {"other": "tool_2"})
 
 

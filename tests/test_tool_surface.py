@@ -26,7 +26,7 @@ import pytest
 from mcp import Client
 from mcp.types import ToolAnnotations
 
-from agents_mcp.server import build_server, compact_schema
+from agents_mcp.server import build_server
 from agents_mcp.settings import Settings
 from agents_mcp.tools import ToolDefinition
 from agents_mcp.tools.registry import all_tools, instructions, tool_names
@@ -146,8 +146,7 @@ def test_wire_form_comes_from_the_definition(name: str) -> None:
         mode="json", by_alias=True, exclude_none=True
     )
     assert tool.get("_meta") == definition.meta
-    if definition.output is not None:
-        assert tool["outputSchema"] == compact_schema(definition.output.model_json_schema())
+    assert "outputSchema" not in tool  # structured content is sent; its schema is not listed
     if definition.mutating:
         assert tool["annotations"]["readOnlyHint"] is False
 

@@ -36,11 +36,12 @@ from agents_mcp.agentview import view
 from agents_mcp.api import validate_agent_id
 from agents_mcp.api.agent_config import AgentConfigAPI, validate_branch_id, validate_changes
 from agents_mcp.api.errors import APIError, RequestValidationError, UpstreamError
+from agents_mcp.errors_text import error_text
 from agents_mcp.logs import log_tool_call, redact
 from agents_mcp.state import AppState
 from agents_mcp.tools import ToolDefinition, result
 from agents_mcp.tools.agents import AgentId, NoDialog, _client_can_ask
-from agents_mcp.tools.errors import describe, outcome_of, tool_call, tool_error
+from agents_mcp.tools.errors import outcome_of, tool_call, tool_error
 
 _LIST_NAME = 60  # characters of an agent's name on its list line
 _MAX_RUN_ID = 128
@@ -390,7 +391,7 @@ async def update_agent(
             after = await api.update_agent(agent_id, plan.body, plan.branch_id)
         except RequestValidationError as exc:
             raise ToolError(
-                f"{describe(exc, tool='update_agent', agent_id=agent_id)} Nothing was changed: "
+                f"{error_text(exc, tool='update_agent', agent_id=agent_id)} Nothing was changed: "
                 "the API refuses an update whole."
             ) from None
         except UpstreamError as exc:

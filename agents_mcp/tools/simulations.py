@@ -139,9 +139,9 @@ async def simulate_conversation(
     *,
     ctx: Context,
 ) -> Annotated[CallToolResult, SimulationResult]:
-    """Run a simulated caller against an agent (streamed). Returns outcome, failed criteria with
-    reasons, tool errors and a simulation_id; if still running after wait_seconds, call
-    get_simulation."""
+    """Run one simulated caller against an agent; spends credits. Returns outcome, failed
+    criteria with reasons, tool errors and a simulation_id; if still running after wait_seconds,
+    call get_simulation."""
     async with tool_call("simulate_conversation", agent_id) as call:
         validate_agent_id(agent_id)
         try:
