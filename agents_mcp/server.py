@@ -14,6 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 from mcp.server import MCPServer
@@ -182,6 +183,7 @@ def _lifespan(settings: Settings) -> Callable[[Any], Any]:
     async def lifespan(server: Any) -> AsyncIterator[AppState]:
         from agents_mcp.api import AgentsAPI, create_http_client
         from agents_mcp.simulations import SimulationManager
+        from agents_mcp.stores import make_store
 
         async with AsyncExitStack() as stack:
             http = create_http_client(settings)
@@ -194,6 +196,10 @@ def _lifespan(settings: Settings) -> Callable[[Any], Any]:
                     data_dir=settings.simulation_data_dir,
                     max_concurrent=settings.max_concurrent_simulations,
                     max_stored=settings.max_stored_simulations,
+                    store=make_store(
+                        settings.simulation_data_dir,
+                        settings.database_url.get_secret_value() if settings.database_url else None,
+                    ),
                 )
             )
             logger.info("serving the API at %s", settings.api_base_url)
@@ -232,6 +238,10 @@ def build_server(
         register_secret(effective.api_key.get_secret_value())
     if effective.auth_token is not None:
         register_secret(effective.auth_token.get_secret_value())
+    if effective.database_url is not None:
+        url = effective.database_url.get_secret_value()
+        register_secret(url)
+        register_secret(urlsplit(url).password)  # as psycopg may echo it alone
 
     enabled = enabled_tools(effective)
     mcp = AgentsMCPServer(

@@ -44,6 +44,7 @@ ENV_VARS: dict[str, str] = {
     "max_retries": "AGENTS_MCP_MAX_RETRIES",
     "max_concurrent_simulations": "AGENTS_MCP_MAX_CONCURRENT_SIMULATIONS",
     "max_stored_simulations": "AGENTS_MCP_MAX_STORED_SIMULATIONS",
+    "database_url": "AGENTS_MCP_DATABASE_URL",
 }
 
 
@@ -73,6 +74,8 @@ class Settings(BaseModel):
     max_retries: int = Field(3, ge=0, le=10)
     max_concurrent_simulations: int = Field(4, ge=1, le=100)
     max_stored_simulations: int = Field(500, ge=1)
+    # PostgreSQL shared by replicas (postgresql://user:password@host/db); None: SQLite in data_dir
+    database_url: SecretStr | None = None
 
     @field_validator("tools", "allowed_hosts", "request_state_keys", mode="before")
     @classmethod
@@ -94,6 +97,15 @@ class Settings(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (or postgres://)")
+        return value
 
     @property
     def api_base_url(self) -> str:

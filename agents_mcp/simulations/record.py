@@ -40,6 +40,9 @@ class SimulationRecord:
     error: str | None = None  # a message for the model, never a key or a header
     error_type: str | None = None  # the error class, e.g. "StreamError"
     frames: int = 0
+    # The upstream job to resume elsewhere when this process stops (tests backend:
+    # {"backend": "tests", "invocation_id": ..., "test_ids": [...]}); None for a stream.
+    upstream: dict[str, Any] | None = None
 
     @property
     def finished(self) -> bool:

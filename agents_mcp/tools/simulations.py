@@ -36,6 +36,7 @@ from agents_mcp.simulations.record import is_simulation_id
 from agents_mcp.simulations.request import RequestBuildError, build_request
 from agents_mcp.simulations.summary import WAIT_HINT_SECONDS, PageError, View, render
 from agents_mcp.state import AppState
+from agents_mcp.stores.base import StoreError
 from agents_mcp.tools import describe
 from agents_mcp.tools.errors import describe as describe_error
 from agents_mcp.tools.errors import tool_call
@@ -156,9 +157,12 @@ async def simulate_conversation(
             raise ToolError(str(exc)) from None
         manager = _manager(ctx)
         try:
-            record = manager.start(agent_id, request)
+            record = await manager.start(agent_id, request)
         except SimulationBusyError as exc:
             call.outcome = "busy"
+            raise ToolError(str(exc)) from None
+        except StoreError as exc:  # the shared store is down: nothing was started
+            call.outcome = "store_unavailable"
             raise ToolError(str(exc)) from None
         sid = record.simulation_id
         try:
@@ -200,15 +204,18 @@ async def get_simulation(
             )
         manager = _manager(ctx)
         try:
-            record = manager.get(simulation_id)
+            record = await manager.get(simulation_id)
+            if cancel:
+                record = await manager.cancel(simulation_id, "Cancelled on request.")
+            elif wait_seconds > 0 and not record.finished:
+                # Abandoning this wait (cancellation) ends the wait only; the simulation goes on.
+                record = await manager.wait(simulation_id, wait_seconds, _progress_reporter(ctx))
         except UnknownSimulationError as exc:
             call.outcome = "unknown_simulation"
             raise ToolError(str(exc)) from None
-        if cancel:
-            record = await manager.cancel(simulation_id, "Cancelled on request.")
-        elif wait_seconds > 0 and not record.finished:
-            # Abandoning this wait (cancellation) ends the wait only; the simulation goes on.
-            record = await manager.wait(simulation_id, wait_seconds, _progress_reporter(ctx))
+        except StoreError as exc:
+            call.outcome = "store_unavailable"
+            raise ToolError(str(exc)) from None
         try:
             view = render(explained(record, manager, "get_simulation"), detail, page)
         except PageError as exc:
@@ -227,8 +234,10 @@ async def simulation_resource(simulation_id: str, ctx: Context) -> str:
     if not is_simulation_id(simulation_id):
         raise ResourceNotFoundError(f"Unknown simulation id {simulation_id[:40]!r}")
     try:
-        record = _manager(ctx).get(simulation_id)
+        record = await _manager(ctx).get(simulation_id)
     except UnknownSimulationError as exc:
+        raise ResourceNotFoundError(str(exc)) from None
+    except StoreError as exc:
         raise ResourceNotFoundError(str(exc)) from None
     return json.dumps(record.document(), ensure_ascii=False, separators=(",", ":"))
 
