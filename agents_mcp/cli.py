@@ -44,6 +44,18 @@ def _parser() -> argparse.ArgumentParser:
         default=10,
         help="simulations at once before it answers 429, like the real API (default 10)",
     )
+    sandbox.add_argument(
+        "--run-delay",
+        type=float,
+        default=1.5,
+        help="seconds an agent-test run stays pending before it finishes (default 1.5)",
+    )
+    sandbox.add_argument(
+        "--legacy-simulate",
+        choices=["on", "off"],
+        default="on",
+        help="'off': the simulate-conversation endpoints answer 404, as after their removal",
+    )
 
     demo = sub.add_parser("demo", help="run the whole product end to end, offline")
     demo.add_argument("--turn-delay", type=float, default=0.15, help="sandbox pacing per turn")
@@ -65,6 +77,8 @@ def main(argv: list[str] | None = None) -> None:
             data_dir=args.data,
             turn_delay=args.turn_delay,
             max_concurrent=args.max_concurrent,
+            run_delay=args.run_delay,
+            legacy_simulate=args.legacy_simulate == "on",
         )
         return
     if command == "demo":

@@ -196,6 +196,9 @@ def _lifespan(settings: Settings) -> Callable[[Any], Any]:
                     data_dir=settings.simulation_data_dir,
                     max_concurrent=settings.max_concurrent_simulations,
                     max_stored=settings.max_stored_simulations,
+                    backend=settings.simulation_backend,
+                    poll_seconds=settings.poll_seconds,
+                    simulation_timeout=settings.simulation_timeout,
                     store=make_store(
                         settings.simulation_data_dir,
                         settings.database_url.get_secret_value() if settings.database_url else None,

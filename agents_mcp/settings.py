@@ -44,6 +44,8 @@ ENV_VARS: dict[str, str] = {
     "max_retries": "AGENTS_MCP_MAX_RETRIES",
     "max_concurrent_simulations": "AGENTS_MCP_MAX_CONCURRENT_SIMULATIONS",
     "max_stored_simulations": "AGENTS_MCP_MAX_STORED_SIMULATIONS",
+    "simulation_backend": "AGENTS_MCP_SIMULATION_BACKEND",
+    "poll_seconds": "AGENTS_MCP_POLL_SECONDS",
     "database_url": "AGENTS_MCP_DATABASE_URL",
 }
 
@@ -74,6 +76,9 @@ class Settings(BaseModel):
     max_retries: int = Field(3, ge=0, le=10)
     max_concurrent_simulations: int = Field(4, ge=1, le=100)
     max_stored_simulations: int = Field(500, ge=1)
+    # auto: the simulate stream until it answers 404/405/410, then the agent-testing API
+    simulation_backend: Literal["auto", "stream", "tests"] = "auto"
+    poll_seconds: float = Field(2.0, gt=0, le=60)  # agent-testing API: poll an invocation
     # PostgreSQL shared by replicas (postgresql://user:password@host/db); None: SQLite in data_dir
     database_url: SecretStr | None = None
 
@@ -84,10 +89,12 @@ class Settings(BaseModel):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "simulation_backend", mode="before")
     @classmethod
-    def _upper(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
+    def _upper(cls, value: Any, info: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "log_level" else value.lower()
 
     @field_validator("base_url")
     @classmethod

@@ -55,6 +55,7 @@ from agents_mcp.api.models import (
 )
 from agents_mcp.api.retry import Backoff, parse_retry_after
 from agents_mcp.api.stream import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
+from agents_mcp.api.testing import TestingAPI
 
 __all__ = ["USER_AGENT", "AgentsAPI", "create_http_client", "validate_agent_id"]
 
@@ -121,8 +122,9 @@ class _Failure:
         return f"HTTP {self.status}" if self.status is not None else self.exc_name
 
 
-class AgentsAPI:
-    """The five operations. All failures raise subclasses of errors.APIError."""
+class AgentsAPI(TestingAPI):
+    """The five operations, and the agent-testing ones (testing.TestingAPI). All failures raise
+    subclasses of errors.APIError."""
 
     def __init__(
         self,
@@ -297,7 +299,7 @@ class AgentsAPI:
         url: str,
         *,
         json: Any = None,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
         timeouts: httpx.Timeout | None = None,
         limit: int = _SMALL_BODY,
     ) -> bytes:
@@ -316,7 +318,7 @@ class AgentsAPI:
         url: str,
         *,
         json: Any = None,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
         timeouts: httpx.Timeout | None = None,
         stream: bool = False,
         limit: int = _SMALL_BODY,
@@ -347,7 +349,7 @@ class AgentsAPI:
         method: str,
         url: str,
         json: Any,
-        params: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
         timeouts: httpx.Timeout | None,
         *,
         stream: bool,

@@ -41,6 +41,10 @@ class AgentNotFoundError(APIError):
     """404 for the agent itself."""
 
 
+class ResourceNotFoundError(APIError):
+    """404 for a test or a test invocation (agent-testing API)."""
+
+
 @dataclass(frozen=True)
 class FieldError:
     location: str  # dotted path, e.g. "simulation_specification.simulated_user_config.prompt"

@@ -25,6 +25,7 @@ from agents_mcp.api.errors import (
     FieldError,
     RateLimitedError,
     RequestValidationError,
+    ResourceNotFoundError,
     StreamError,
     UpstreamError,
 )
@@ -43,8 +44,9 @@ _SIMULATE_GONE = (
 class Operation:
     """What the client was doing, for messages and for the retry rules."""
 
-    name: str  # delete_agent, duplicate_agent, get_agent_link, simulate, simulate_stream
-    agent_id: str
+    name: str  # delete_agent, duplicate_agent, get_agent_link, simulate, simulate_stream, or
+    # one of the agent-testing operations (_TESTING_PHRASES)
+    agent_id: str  # the id the operation is about: an agent, a test or an invocation ("" for none)
     idempotent: bool  # safe to send again even if the first request reached the server
 
     @property
@@ -52,7 +54,15 @@ class Operation:
         return self.name.startswith("simulate")
 
     @property
+    def is_testing(self) -> bool:
+        """An agent-testing operation (tests, invocations, tools): its id is not an agent's."""
+        return self.name in _TESTING_PHRASES
+
+    @property
     def phrase(self) -> str:
+        testing = _TESTING_PHRASES.get(self.name)
+        if testing is not None:
+            return testing.format(id=self.agent_id)
         return {
             "delete_agent": f"delete agent {self.agent_id}",
             "duplicate_agent": f"duplicate agent {self.agent_id}",
@@ -67,9 +77,38 @@ class Operation:
                 " It was not sent again because the copy may have been created anyway: "
                 "check the agent list before trying again."
             )
-        if self.is_simulation:
+        if self.is_simulation or self.name in ("run_tests", "resubmit_invocation"):
             return " It was not sent again because a simulation costs credits; try again later."
+        if self.name == "create_test":
+            return (
+                " It was not sent again because the test may have been created anyway: "
+                "check the test list before trying again."
+            )
         return ""
+
+
+_TESTING_PHRASES = {
+    "create_test": "create a test",
+    "get_test": "get test {id}",
+    "update_test": "update test {id}",
+    "delete_test": "delete test {id}",
+    "list_tests": "list the tests",
+    "run_tests": "run tests on agent {id}",
+    "get_invocation": "get test invocation {id}",
+    "list_invocations": "list the test invocations",
+    "cancel_invocation": "cancel test invocation {id}",
+    "resubmit_invocation": "resubmit test invocation {id}",
+    "list_tools": "list the workspace tools",
+}
+# the operations whose id names a test or an invocation, for the 404 message
+_TESTING_SUBJECT = {
+    "get_test": "test",
+    "update_test": "test",
+    "delete_test": "test",
+    "get_invocation": "test invocation",
+    "cancel_invocation": "test invocation",
+    "resubmit_invocation": "test invocation",
+}
 
 
 @dataclass
@@ -190,9 +229,22 @@ def error_for_status(
         if not key_set and not body.code:
             kw["code"] = "missing_api_key"  # we know why, even if the body does not say
         return AuthenticationError(_auth_message(op, status, body, said, key_set), **kw)
-    if op.is_simulation and (status == 410 or (status == 404 and body.bare_not_found)):
+    gone = status in (405, 410) or (status == 404 and body.bare_not_found)
+    if op.is_simulation and gone:
         return EndpointGoneError(
             f"The simulate-conversation endpoint is gone ({said}). {_SIMULATE_GONE}", **kw
+        )
+    if status == 404 and op.is_testing and op.name != "run_tests":
+        if body.bare_not_found:  # the route itself is unknown
+            return EndpointGoneError(
+                f"The API does not offer the agent-testing endpoint to {op.phrase} ({said}).",
+                **kw,
+            )
+        what = _TESTING_SUBJECT.get(op.name)
+        named = f"No {what} with id {op.agent_id!r} was found" if what else "Nothing was found"
+        return ResourceNotFoundError(
+            f"{named} ({said}): it may have been deleted or belong to another account or region.",
+            **kw,
         )
     if status == 404:
         message = (

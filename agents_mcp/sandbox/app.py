@@ -9,12 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import secrets
-from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,14 +23,36 @@ from starlette.routing import Match, Route
 from starlette.types import Message, Receive, Scope, Send
 
 from agents_mcp.api import models
-from agents_mcp.sandbox import engine
-from agents_mcp.sandbox.faults import HEADER, Fault, FaultBook, FaultError, parse_header, parse_spec
+from agents_mcp.sandbox import engine, testing_routes
+from agents_mcp.sandbox.errors import (
+    error,
+    fastapi_errors,
+    json_body,
+    not_found,
+    unprocessable,
+    validate_lenient,
+)
+from agents_mcp.sandbox.faults import HEADER, Fault, FaultError, parse_header, parse_spec
+from agents_mcp.sandbox.state import (
+    DEFAULT_API_KEY,
+    DEFAULT_MAX_CONCURRENT,
+    DEFAULT_RUN_DELAY,
+    SandboxState,
+    demo_agent_files,
+    load_demo_agents,
+    resolve_api_key,
+)
 from agents_mcp.sandbox.store import AgentStore, summary
 
-DEFAULT_API_KEY = "sk_sandbox_local_key"
-DEFAULT_MAX_CONCURRENT = 10
 _DROP = "sandbox-dropped-connection"  # returned to uvicorn: it closes the socket, sends nothing
 logger = logging.getLogger("agents_mcp.sandbox")
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_MAX_CONCURRENT",
+    "SandboxApp",
+    "create_app",
+    "demo_agent_files",
+]
 
 
 class _Drop(Exception):
@@ -48,164 +66,6 @@ class _QuietDrops(logging.Filter):
         if record.exc_info and isinstance(record.exc_info[1], _Drop):
             return False
         return not (record.args and _DROP in str(record.args))
-
-
-# --- state -------------------------------------------------------------------------------
-
-
-@dataclass
-class SandboxState:
-    api_key: str
-    store: AgentStore
-    turn_delay: float
-    max_concurrent: int
-    faults: FaultBook = field(default_factory=FaultBook)
-    log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=10_000))
-    running: int = 0
-    defaults: dict[str, Any] = field(default_factory=dict)
-
-    def reset(self, *, agents: bool = False) -> None:
-        self.faults.clear()
-        self.log.clear()
-        self.turn_delay = self.defaults["turn_delay"]
-        self.max_concurrent = self.defaults["max_concurrent"]
-        if agents:
-            self.store.delete_all()
-            load_demo_agents(self.store)
-
-
-def resolve_api_key(api_key: str | None = None) -> str:
-    """The accepted key: the one given, else ELEVENLABS_API_KEY, else DEFAULT_API_KEY."""
-    return api_key or os.environ.get("ELEVENLABS_API_KEY") or DEFAULT_API_KEY
-
-
-def demo_agent_files() -> list[Path]:
-    """The demo agents: packaged in the wheel, else the repository's config/agents."""
-    try:
-        packaged = resources.files("agents_mcp.sandbox") / "demo_agents"
-        if packaged.is_dir():
-            files = sorted(Path(str(p)) for p in packaged.iterdir() if p.name.endswith(".json"))
-            if files:
-                return files
-    except (ModuleNotFoundError, OSError):
-        pass
-    repo = Path(__file__).resolve().parents[2] / "config" / "agents"
-    return sorted(repo.glob("*.json")) if repo.is_dir() else []
-
-
-def load_demo_agents(store: AgentStore) -> list[str]:
-    loaded = []
-    for path in demo_agent_files():
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        doc.setdefault(
-            "metadata", {"created_at_unix_secs": 1735689600, "updated_at_unix_secs": 1735689600}
-        )
-        doc.setdefault("platform_settings", {})
-        doc.setdefault("phone_numbers", [])
-        doc.setdefault("tags", [])
-        doc.setdefault("access_info", summary({"agent_id": "x"})["access_info"])
-        loaded.append(store.put(doc, replace=False))
-    return loaded
-
-
-# --- error bodies --------------------------------------------------------------------------
-
-
-def error(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse({"detail": {"status": code, "message": message}}, status, headers=headers)
-
-
-def not_found(agent_id: str) -> JSONResponse:
-    return error(404, "agent_not_found", f"Agent with id {agent_id} not found.")
-
-
-def unprocessable(errors: list[dict[str, Any]]) -> JSONResponse:
-    return JSONResponse({"detail": errors}, 422)
-
-
-def _fastapi_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
-    out = []
-    for err in exc.errors(include_url=False):
-        item = {
-            "type": err["type"],
-            "loc": [where, *err["loc"]],
-            "msg": err["msg"],
-            "input": err.get("input"),
-        }
-        if err.get("ctx"):
-            item["ctx"] = {
-                k: v if isinstance(v, (str, int, float, bool)) else str(v)
-                for k, v in err["ctx"].items()
-            }
-        out.append(item)
-    return out
-
-
-def validate_lenient(
-    model: type[BaseModel], data: Any, where: str = "body"
-) -> BaseModel | JSONResponse:
-    """Validate like the live API (FastAPI, pydantic defaults): unknown keys are ignored.
-
-    The project's request models forbid unknown keys (to catch a client's typos), so keys they
-    refuse are dropped and the data validated again; any other problem is a FastAPI-style 422.
-    """
-    for _ in range(8):
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            extras = [e["loc"] for e in exc.errors() if e["type"] == "extra_forbidden"]
-            others = [e for e in exc.errors() if e["type"] != "extra_forbidden"]
-            if not extras or not _drop_keys(data, extras):
-                return unprocessable(
-                    _fastapi_errors(exc, where)
-                    if not others
-                    else [e for e in _fastapi_errors(exc, where) if e["type"] != "extra_forbidden"]
-                )
-    return unprocessable(
-        [{"type": "value_error", "loc": [where], "msg": "Invalid body", "input": None}]
-    )
-
-
-def _drop_keys(data: Any, locations: list[tuple[Any, ...]]) -> bool:
-    dropped = False
-    for loc in locations:
-        node = data
-        for part in loc[:-1]:
-            in_dict = isinstance(node, dict) and part in node
-            in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
-            if in_dict or in_list:
-                node = node[part]
-            # else: a union member's name in the location; stay on this node
-        if isinstance(node, dict) and loc[-1] in node:
-            del node[loc[-1]]
-            dropped = True
-    return dropped
-
-
-async def _json_body(request: Request, *, required: bool) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        if required:
-            return unprocessable(
-                [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}]
-            )
-        return {}
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        return unprocessable(
-            [
-                {
-                    "type": "json_invalid",
-                    "loc": ["body", getattr(exc, "pos", 0)],
-                    "msg": "JSON decode error",
-                    "input": {},
-                    "ctx": {"error": str(exc).split(":")[0]},
-                }
-            ]
-        )
 
 
 class _ListQuery(BaseModel):
@@ -257,7 +117,7 @@ def _respond(request: Request, body: Any, status: int = 200, *, padding: bool = 
 
 
 async def create_agent(request: Request) -> Response:
-    body = await _json_body(request, required=True)
+    body = await json_body(request, required=True)
     if isinstance(body, Response):
         return body
     parsed = validate_lenient(_CreateBody, body)
@@ -277,7 +137,7 @@ async def list_agents(request: Request) -> Response:
     try:
         query = _ListQuery.model_validate(dict(request.query_params))
     except ValidationError as exc:
-        return unprocessable(_fastapi_errors(exc, "query"))
+        return unprocessable(fastapi_errors(exc, "query"))
     page = _state(request).store.page(
         page_size=query.page_size,
         cursor=query.cursor,
@@ -307,7 +167,7 @@ async def delete_agent(request: Request) -> Response:
     try:
         _DeleteQuery.model_validate(dict(request.query_params))
     except ValidationError as exc:
-        return unprocessable(_fastapi_errors(exc, "query"))
+        return unprocessable(fastapi_errors(exc, "query"))
     agent_id = request.path_params["agent_id"]
     if not _state(request).store.delete(agent_id):
         return not_found(agent_id)
@@ -315,7 +175,7 @@ async def delete_agent(request: Request) -> Response:
 
 
 async def duplicate_agent(request: Request) -> Response:
-    body = await _json_body(request, required=False)
+    body = await json_body(request, required=False)
     if isinstance(body, Response):
         return body
     parsed = validate_lenient(models.DuplicateRequest, body)
@@ -356,7 +216,7 @@ async def agent_link(request: Request) -> Response:
 
 async def _prepare_simulation(request: Request) -> engine.Simulation | Response:
     """Body check (422), agent (404), concurrency (429); holds a slot when it returns a result."""
-    body = await _json_body(request, required=True)
+    body = await json_body(request, required=True)
     if isinstance(body, Response):
         return body
     parsed = validate_lenient(models.SimulateRequest, body)
@@ -487,7 +347,7 @@ async def admin_faults(request: Request) -> Response:
     if request.method == "DELETE":
         state.faults.clear()
         return JSONResponse({})
-    body = await _json_body(request, required=True)
+    body = await json_body(request, required=True)
     if isinstance(body, Response):
         return body
     try:
@@ -507,38 +367,52 @@ async def admin_requests(request: Request) -> Response:
 
 
 async def admin_reset(request: Request) -> Response:
-    body = await _json_body(request, required=False)
+    body = await json_body(request, required=False)
     if isinstance(body, Response):
         return body
     _state(request).reset(agents=bool(isinstance(body, dict) and body.get("agents")))
     return JSONResponse({})
 
 
+_CONFIG_KEYS = ("turn_delay", "max_concurrent", "run_delay", "legacy_simulate")
+
+
 async def admin_config(request: Request) -> Response:
     state = _state(request)
     if request.method == "POST":
-        body = await _json_body(request, required=True)
+        body = await json_body(request, required=True)
         if isinstance(body, Response):
             return body
-        if not isinstance(body, dict) or set(body) - {"turn_delay", "max_concurrent"}:
-            return error(422, "invalid_config", "allowed keys: turn_delay, max_concurrent")
-        delay, limit = (
-            body.get("turn_delay", state.turn_delay),
-            body.get("max_concurrent", state.max_concurrent),
-        )
-        if not isinstance(delay, (int, float)) or isinstance(delay, bool) or not 0 <= delay <= 60:
+        if not isinstance(body, dict) or set(body) - set(_CONFIG_KEYS):
+            return error(422, "invalid_config", f"allowed keys: {', '.join(_CONFIG_KEYS)}")
+        delay = body.get("turn_delay", state.turn_delay)
+        limit = body.get("max_concurrent", state.max_concurrent)
+        run_delay = body.get("run_delay", state.run_delay)
+        legacy = body.get("legacy_simulate", state.legacy_simulate)
+        if not _seconds(delay, 60):
             return error(422, "invalid_config", "turn_delay must be a number of seconds, 0 to 60")
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100_000:
             return error(422, "invalid_config", "max_concurrent must be an integer >= 1")
+        if not _seconds(run_delay, 600):
+            return error(422, "invalid_config", "run_delay must be a number of seconds, 0 to 600")
+        if not isinstance(legacy, bool):
+            return error(422, "invalid_config", "legacy_simulate must be true or false")
         state.turn_delay, state.max_concurrent = float(delay), limit
+        state.run_delay, state.legacy_simulate = float(run_delay), legacy
     return JSONResponse(
         {
             "turn_delay": state.turn_delay,
             "max_concurrent": state.max_concurrent,
+            "run_delay": state.run_delay,
+            "legacy_simulate": state.legacy_simulate,
             "running_simulations": state.running,
             "agents": len(state.store.ids()),
         }
     )
+
+
+def _seconds(value: Any, most: float) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= most
 
 
 AGENT = "/v1/convai/agents/{agent_id}"
@@ -555,6 +429,7 @@ ROUTES = [
     Route("/_sandbox/requests", admin_requests, methods=["GET", "DELETE"]),
     Route("/_sandbox/reset", admin_reset, methods=["POST"]),
     Route("/_sandbox/config", admin_config, methods=["GET", "POST"]),
+    *testing_routes.ROUTES,
 ]
 
 
@@ -577,6 +452,10 @@ class SandboxApp(Starlette):
             return await super().__call__(scope, receive, send)
         state: SandboxState = self.state.sandbox
         path, method = scope["path"], scope["method"]
+        if not state.legacy_simulate and "/simulate-conversation" in path:
+            # After the removal (31 Oct 2026) the route is gone: FastAPI's bare 404.
+            await JSONResponse({"detail": "Not Found"}, 404)(scope, receive, send)
+            return None
         if not self._routed(scope):  # 404/405 come before auth, as in FastAPI
             return await super().__call__(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -748,6 +627,8 @@ def create_app(
     turn_delay: float = 0.0,
     max_concurrent: int = DEFAULT_MAX_CONCURRENT,
     load_demo: bool = True,
+    run_delay: float = DEFAULT_RUN_DELAY,
+    legacy_simulate: bool = True,
 ) -> SandboxApp:
     """The sandbox as an ASGI app (Starlette). Agents load from the data dir and the demo set."""
     store = AgentStore(data_dir)
@@ -759,7 +640,14 @@ def create_app(
         store=store,
         turn_delay=float(turn_delay),
         max_concurrent=int(max_concurrent),
-        defaults={"turn_delay": float(turn_delay), "max_concurrent": int(max_concurrent)},
+        defaults={
+            "turn_delay": float(turn_delay),
+            "max_concurrent": int(max_concurrent),
+            "run_delay": float(run_delay),
+            "legacy_simulate": bool(legacy_simulate),
+        },
+        run_delay=float(run_delay),
+        legacy_simulate=bool(legacy_simulate),
     )
     _install_log_filter()
     return app

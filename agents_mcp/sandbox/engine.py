@@ -18,7 +18,7 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -554,6 +554,7 @@ class Simulation:
 
     frames: list[list[dict[str, Any]]]  # each: the entries of one message turn (or the history)
     analysis: dict[str, Any]
+    truncated: bool = False  # the turn limit cut the conversation before its natural end
 
     @property
     def turns(self) -> list[dict[str, Any]]:
@@ -570,8 +571,18 @@ def seed_for(agent_id: str, body: Any) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def simulate(doc: dict[str, Any], request: models.SimulateRequest, seed: int) -> Simulation:
-    return _Conversation(read_agent(doc), request, seed).run()
+# Answers a tool call (tool name, the call's parameters) or returns None to leave it to the
+# request's mocks and the default results: the agent-testing runs' mock overrides use it.
+MockResolver = Callable[[str, dict[str, Any]], "tuple[str, bool] | None"]
+
+
+def simulate(
+    doc: dict[str, Any],
+    request: models.SimulateRequest,
+    seed: int,
+    resolver: MockResolver | None = None,
+) -> Simulation:
+    return _Conversation(read_agent(doc), request, seed, resolver).run()
 
 
 # --- the conversation ------------------------------------------------------------------------
@@ -596,8 +607,15 @@ class _State:
 
 
 class _Conversation:
-    def __init__(self, agent: AgentView, request: models.SimulateRequest, seed: int) -> None:
+    def __init__(
+        self,
+        agent: AgentView,
+        request: models.SimulateRequest,
+        seed: int,
+        resolver: MockResolver | None = None,
+    ) -> None:
         self.agent = agent
+        self.resolver = resolver
         self.request = request
         self.rng = random.Random(seed)
         spec = request.simulation_specification
@@ -777,7 +795,7 @@ class _Conversation:
             step()
         if not self.state.truncated:
             self.state.closed = True
-        return Simulation(self.frames, self._analysis())
+        return Simulation(self.frames, self._analysis(), self.state.truncated)
 
     def _steps(self, plan: dict[str, Any]) -> list[Any]:
         question, answer = self.rng.choice(self.topic.followups)
@@ -1039,7 +1057,8 @@ class _Conversation:
             tool_has_been_called=False,
             tool_details=details,
         )
-        result, is_error = self._result(tool, role)
+        resolved = self.resolver(tool.name, params) if self.resolver else None
+        result, is_error = resolved if resolved is not None else self._result(tool, role)
         tool_result = models.ToolResult(
             request_id=request_id,
             tool_name=tool.name,

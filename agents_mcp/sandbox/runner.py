@@ -20,6 +20,11 @@ from types import TracebackType
 import uvicorn
 
 from agents_mcp.sandbox.app import DEFAULT_API_KEY, DEFAULT_MAX_CONCURRENT, SandboxApp, create_app
+from agents_mcp.sandbox.state import DEFAULT_RUN_DELAY
+
+CLI_RUN_DELAY = (
+    1.5  # `agents-mcp sandbox`: test runs stay pending about as long as a short real run
+)
 
 
 class _Server(uvicorn.Server):
@@ -90,6 +95,8 @@ class SandboxServer:
         turn_delay: float = 0.0,
         max_concurrent: int = DEFAULT_MAX_CONCURRENT,
         load_demo: bool = True,
+        run_delay: float = DEFAULT_RUN_DELAY,
+        legacy_simulate: bool = True,
     ) -> None:
         self.app = create_app(
             api_key=api_key,
@@ -97,6 +104,8 @@ class SandboxServer:
             turn_delay=turn_delay,
             max_concurrent=max_concurrent,
             load_demo=load_demo,
+            run_delay=run_delay,
+            legacy_simulate=legacy_simulate,
         )
         self.api_key: str = self.app.state.sandbox.api_key
         self._store = self.app.state.sandbox.store  # (tests may wrap self.app before start)
@@ -189,6 +198,8 @@ def run_sandbox(
     data_dir: Path | str | None = None,
     turn_delay: float = 0.0,
     max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+    run_delay: float = CLI_RUN_DELAY,
+    legacy_simulate: bool = True,
 ) -> None:
     """`agents-mcp sandbox`: serve in the foreground until Ctrl+C. Messages go to stderr."""
     logging.basicConfig(
@@ -196,7 +207,13 @@ def run_sandbox(
         level=logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    app = create_app(data_dir=data_dir, turn_delay=turn_delay, max_concurrent=max_concurrent)
+    app = create_app(
+        data_dir=data_dir,
+        turn_delay=turn_delay,
+        max_concurrent=max_concurrent,
+        run_delay=run_delay,
+        legacy_simulate=legacy_simulate,
+    )
     try:
         sock = _bind(host, port)
     except OSError as exc:
@@ -214,7 +231,8 @@ def run_sandbox(
     where = f"agents stored in {data_dir}" if data_dir else "agents kept in memory"
     ready = (
         f"agents-mcp sandbox listening on http://{shown}:{bound} ({key_note}; {where}; "
-        f"turn delay {turn_delay:g}s). Ctrl+C to stop."
+        f"turn delay {turn_delay:g}s; test runs take {run_delay:g}s"
+        f"{'' if legacy_simulate else '; simulate-conversation removed'}). Ctrl+C to stop."
     )
     server = _ForegroundServer(_config(app), ready)
     try:

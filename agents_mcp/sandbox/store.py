@@ -62,6 +62,13 @@ class AgentStore:
                    created_at INTEGER NOT NULL,
                    doc TEXT NOT NULL)"""
         )
+        self._db.execute(
+            """CREATE TABLE IF NOT EXISTS branches (
+                   agent_id TEXT NOT NULL,
+                   branch_id TEXT NOT NULL,
+                   doc TEXT NOT NULL,
+                   PRIMARY KEY (agent_id, branch_id))"""
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -161,11 +168,30 @@ class AgentStore:
     def delete(self, agent_id: str) -> bool:
         with self._lock:
             cur = self._db.execute("DELETE FROM agents WHERE agent_id = ?", (agent_id,))
+            self._db.execute("DELETE FROM branches WHERE agent_id = ?", (agent_id,))
         return cur.rowcount > 0
 
     def delete_all(self) -> None:
         with self._lock:
             self._db.execute("DELETE FROM agents")
+            self._db.execute("DELETE FROM branches")
+
+    # --- branches: a branch is a whole agent document kept beside the main one ---------------
+
+    def get_branch(self, agent_id: str, branch_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT doc FROM branches WHERE agent_id = ? AND branch_id = ?",
+                (agent_id, branch_id),
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put_branch(self, branch_id: str, doc: dict[str, Any]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO branches (agent_id, branch_id, doc) VALUES (?, ?, ?)",
+                (doc["agent_id"], branch_id, json.dumps(doc, separators=(",", ":"))),
+            )
 
 
 def summary(doc: dict[str, Any]) -> dict[str, Any]:

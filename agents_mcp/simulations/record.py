@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Status = Literal["queued", "running", "done", "failed", "cancelled"]
+Backend = Literal["stream", "tests"]  # simulate-conversation/stream, or the agent-testing API
 FINISHED: frozenset[str] = frozenset({"done", "failed", "cancelled"})
 
 _ID_RE = re.compile(r"^sim_[0-9a-f]{16}$")
@@ -39,10 +40,11 @@ class SimulationRecord:
     analysis: dict[str, Any] | None = None
     error: str | None = None  # a message for the model, never a key or a header
     error_type: str | None = None  # the error class, e.g. "StreamError"
-    frames: int = 0
-    # The upstream job to resume elsewhere when this process stops (tests backend:
-    # {"backend": "tests", "invocation_id": ..., "test_ids": [...]}); None for a stream.
-    upstream: dict[str, Any] | None = None
+    frames: int = 0  # stream frames received, or invocation polls on the tests backend
+    backend: Backend = "stream"
+    # on the tests backend: test_id, invocation_id (to resume or clean up), criteria (id and name
+    # of each success condition, in order), credits_used, notes, test_deleted
+    upstream: dict[str, Any] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -66,6 +68,8 @@ class SimulationRecord:
             "created_at": self.created_at,
             "finished_at": self.finished_at,
             "frames": self.frames,
+            "backend": self.backend,
+            "upstream": self.upstream,
             "request": self.request,
             **self.raw_result(),
         }

@@ -5,13 +5,17 @@ ends, and any later call can wait again (`get_simulation`). Each frame the strea
 a `Progress` event for whoever waits at that moment. At most `max_concurrent` jobs stream at once;
 up to `max_queued` more wait for a slot; beyond that `start` refuses with `SimulationBusyError`.
 
+Backends: `stream` (POST .../simulate-conversation/stream), `tests` (the agent-testing API, see
+tests_backend.py), or `auto`: the stream until the simulate endpoint first answers 404/405/410,
+then, for the rest of the process, the agent-testing API (the job that met the 404 switches too).
+
 What cancels a job: `cancel()` (the caller of simulate_conversation was cancelled, or a model
 asked to stop), and the server stopping. Abandoning a *wait* never does: a wait is a read.
 Whatever ends a job, its record is stored at once with the turns received so far.
 
 Replicas sharing a store (PostgreSQL): each running job holds a lease in the store, renewed by a
 keeper task; the keeper also finds jobs whose owner stopped renewing and takes them over: a job
-with an upstream invocation (`record.upstream`) is finished by a registered resumer, a streamed
+on the tests backend is polled to its end from the ids in `record.upstream`, a streamed
 one is marked interrupted with what was received. A result the store could not take (database
 down) is kept in memory and written again until it is stored.
 """
@@ -24,16 +28,19 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
-from agents_mcp.api.errors import APIError
-from agents_mcp.simulations.record import SimulationRecord, new_simulation_id
+from agents_mcp.api.errors import APIError, EndpointGoneError
+from agents_mcp.simulations import tests_backend
+from agents_mcp.simulations.record import Backend, SimulationRecord, new_simulation_id
+from agents_mcp.simulations.request import RequestBuildError
 from agents_mcp.simulations.store import INTERRUPTED, KIND, SimulationStore, from_data
 from agents_mcp.simulations.summary import progress_message
+from agents_mcp.stores import SQLiteStore
 
 if TYPE_CHECKING:
     from agents_mcp.api import AgentsAPI
@@ -46,6 +53,9 @@ CLOSE_GRACE_SECONDS = 1.0  # closing the upstream stream never takes longer than
 FOREIGN_POLL_SECONDS = 0.5  # waiting on a job another server process owns: poll the store
 LEASE_SECONDS = 10.0  # a replica that stops renewing for this long loses its running jobs
 HANDED_OVER = "handed over"  # cancel reason: the job goes on in another replica
+
+
+BackendSetting = Literal["auto", "stream", "tests"]
 
 
 class SimulationBusyError(Exception):
@@ -67,16 +77,13 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], Awaitable[Any]]
-Checkpoint = Callable[[], Awaitable[None]]
-# Finishes a job another replica began (its upstream invocation is in record.upstream): fills the
-# record's turns and analysis, calling `checkpoint` now and then; raises APIError on failure.
-Resumer = Callable[[SimulationRecord, Checkpoint], Awaitable[None]]
 
 
 @dataclass(eq=False)
 class _Job:
     record: SimulationRecord
     request: SimulateRequest | None  # None: a job taken over from another replica
+    prepared: tests_backend.PreparedTest | None = None  # the test body, when checked up front
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     done: anyio.Event = field(default_factory=anyio.Event)
     subscribers: set[MemoryObjectSendStream[Progress]] = field(default_factory=set)
@@ -97,15 +104,21 @@ class SimulationManager:
         *,
         max_queued: int | None = None,
         checkpoint_seconds: float = 1.0,
+        backend: BackendSetting = "auto",
+        poll_seconds: float = 2.0,
+        simulation_timeout: float = 600.0,
         store: Store | None = None,
         lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.api = api
+        self.backend = backend
+        self.poll_seconds = poll_seconds
+        self.simulation_timeout = simulation_timeout
+        self._switched = False  # auto: the simulate endpoint answered 404/405/410 once
         self.max_concurrent = max_concurrent
         self.max_queued = max(4, 2 * max_concurrent) if max_queued is None else max_queued
         self.checkpoint_seconds = checkpoint_seconds  # at most one progress write per job
         self.lease_seconds = lease_seconds
-        self.resumers: dict[str, Resumer] = {}  # record.upstream["backend"] -> how to finish
         self.store = SimulationStore(
             data_dir if store is None else store,
             max_stored=max_stored,
@@ -113,6 +126,9 @@ class SimulationManager:
             resumable=self._resumable,
         )
         self._unsaved: dict[str, SimulationRecord] = {}  # finished, not yet in the store
+        # stopping hands tests-backend jobs over to replicas sharing the store (not to a file
+        # no one else may open: there they are cancelled and their test deleted)
+        self.hand_over = not isinstance(self.store.store, SQLiteStore)
         self._limiter = anyio.CapacityLimiter(max_concurrent)
         self._jobs: dict[str, _Job] = {}  # queued or running
         self._recent: dict[str, _Job] = {}  # finished lately (the store has them too)
@@ -142,8 +158,10 @@ class SimulationManager:
                 await self._flush_unsaved()
                 await self.store.close()
 
-    def _resumable(self, record: SimulationRecord) -> bool:
-        return bool(record.upstream) and record.upstream.get("backend") in self.resumers
+    @staticmethod
+    def _resumable(record: SimulationRecord) -> bool:
+        """A tests-backend job whose test exists upstream: any replica can poll it to the end."""
+        return record.backend == "tests" and bool(record.upstream.get("test_id"))
 
     # --- leases: renewing ours, taking over theirs ----------------------------------------------
 
@@ -169,8 +187,7 @@ class SimulationManager:
             if stored.record_id in self._jobs:
                 continue
             record = from_data(stored.data)
-            resumer = self.resumers.get((record.upstream or {}).get("backend", ""))
-            if resumer is None:
+            if not self._resumable(record):
                 taken += await self.store.interrupt(stored) is not None
                 continue
             if not await self.store.store.claim(KIND, stored, self.lease_seconds):
@@ -183,7 +200,7 @@ class SimulationManager:
             )
             job = _Job(record=record, request=None)
             self._jobs[record.simulation_id] = job
-            self._tg.start_soon(self._run, job, resumer, name=f"simulation {record.simulation_id}")
+            self._tg.start_soon(self._run, job, name=f"simulation {record.simulation_id}")
             taken += 1
         return taken
 
@@ -195,7 +212,27 @@ class SimulationManager:
 
     # --- starting and running -------------------------------------------------------------------
 
-    async def start(self, agent_id: str, request: SimulateRequest) -> SimulationRecord:
+    @property
+    def current_backend(self) -> Backend:
+        """The backend a simulation started now runs on."""
+        if self.backend == "tests" or (self.backend == "auto" and self._switched):
+            return "tests"
+        return "stream"
+
+    async def prepare_tests(
+        self, agent_id: str, request: SimulateRequest
+    ) -> tests_backend.PreparedTest:
+        """The checked test body for a tests-backend run (resolving mocked tool names), before
+        anything is created: RequestBuildError or an APIError when it cannot be run."""
+        body = request.model_dump(mode="json", exclude_none=True)
+        return await tests_backend.prepare(self.api, agent_id, body)
+
+    async def start(
+        self,
+        agent_id: str,
+        request: SimulateRequest,
+        prepared: tests_backend.PreparedTest | None = None,
+    ) -> SimulationRecord:
         """Register and launch a job; returns its record at once (status queued)."""
         if self._tg is None:
             raise RuntimeError("SimulationManager is not running (use `async with manager:`)")
@@ -212,15 +249,16 @@ class SimulationManager:
             agent_id=agent_id,
             request=request.model_dump(mode="json", exclude_none=True),
             created_at=time.time(),
+            backend="tests" if prepared is not None else self.current_backend,
         )
-        job = _Job(record=record, request=request)
+        job = _Job(record=record, request=request, prepared=prepared)
         self._jobs[record.simulation_id] = job  # counted before the await: the bound holds
         try:
             await self.store.save(record)  # StoreUnavailableError: nothing was started
         except BaseException:
             self._jobs.pop(record.simulation_id, None)
             raise
-        self._tg.start_soon(self._run, job, None, name=f"simulation {record.simulation_id}")
+        self._tg.start_soon(self._run, job, name=f"simulation {record.simulation_id}")
         return record
 
     async def _checkpoint(self, job: _Job) -> None:
@@ -228,13 +266,14 @@ class SimulationManager:
         try:
             if not await self.store.save(job.record):
                 job.lost = True  # another replica took the job over while we were away
+                job.record.upstream["handed_over"] = True
                 logger.warning("simulation %s: taken over elsewhere", job.record.simulation_id)
                 self._cancel(job, "failed", "Taken over by another server.")
         except Exception as exc:
             sid = job.record.simulation_id
             logger.warning("simulation %s: checkpoint not stored: %s", sid, exc)
 
-    async def _run(self, job: _Job, resumer: Resumer | None) -> None:
+    async def _run(self, job: _Job) -> None:
         record = job.record
         with job.scope:
             try:
@@ -242,16 +281,17 @@ class SimulationManager:
                     record.status = "running"
                     record.started_at = record.started_at or time.time()
                     await self._checkpoint(job)
-                    if resumer is not None:
-                        await resumer(record, lambda: self._checkpoint(job))
-                    else:
-                        await self._stream(job)
+                    await self._simulate(job)
                 record.status = "done"
             except APIError as exc:
                 job.exception = exc
                 record.status = "failed"
                 record.error = str(exc)
                 record.error_type = type(exc).__name__
+            except RequestBuildError as exc:  # the switch to tests met an unmappable argument
+                record.status = "failed"
+                record.error = str(exc)
+                record.error_type = "RequestBuildError"
             except Exception as exc:  # a bug, not an API failure: keep the turns, say so
                 logger.exception("simulation %s crashed", record.simulation_id)
                 job.exception = exc
@@ -265,18 +305,80 @@ class SimulationManager:
             record.error_type = "Cancelled" if status == "cancelled" else "Interrupted"
         if record.status == "done" and record.analysis is None:  # the client promises this
             record.status = "failed"
-            record.error = "The stream ended without an analysis."
-            record.error_type = "StreamError"
+            if record.backend == "tests":
+                run = record.upstream.get("run_status", "no run")
+                record.error = f"The test run ended without a verdict (status {run})."
+                record.error_type = "UpstreamError"
+            else:
+                record.error = "The stream ended without an analysis."
+                record.error_type = "StreamError"
         record.finished_at = time.time()
         with anyio.CancelScope(shield=True):
             await self._finish(job)
+
+    async def _simulate(self, job: _Job) -> None:
+        record = job.record
+        if record.backend == "stream":
+            try:
+                await self._stream(job)
+                return
+            except EndpointGoneError:
+                if self.backend != "auto" or record.frames:
+                    raise
+                if not self._switched:
+                    logger.warning(
+                        "the simulate-conversation endpoint is gone: simulations now run on "
+                        "the agent-testing API (AGENTS_MCP_SIMULATION_BACKEND=auto)"
+                    )
+                self._switched = True
+                record.backend = "tests"
+                record.upstream["switched_from_stream"] = True
+        await self._run_tests(job)
+
+    async def _run_tests(self, job: _Job) -> None:
+        """Create, run and poll a test; or, for a job taken over (no request), poll on."""
+        record = job.record
+        last_save = time.monotonic()
+
+        async def on_poll(message: str) -> None:
+            nonlocal last_save
+            record.frames += 1
+            self._publish(job, message)
+            if time.monotonic() - last_save >= self.checkpoint_seconds:
+                await self._checkpoint(job)
+                last_save = time.monotonic()
+
+        async def save(_: SimulationRecord) -> None:  # the test and invocation ids: at once
+            await self._checkpoint(job)
+
+        if job.request is None:  # taken over from a replica that stopped
+            await tests_backend.resume_tests_job(
+                self.api,
+                record,
+                poll_seconds=self.poll_seconds,
+                max_seconds=self.simulation_timeout,
+                on_poll=on_poll,
+                save=save,
+            )
+            return
+        prepared = job.prepared
+        if prepared is None:
+            prepared = await self.prepare_tests(record.agent_id, job.request)
+        await tests_backend.run_tests_job(
+            self.api,
+            record,
+            prepared,
+            poll_seconds=self.poll_seconds,
+            max_seconds=self.simulation_timeout,
+            on_poll=on_poll,
+            save=save,
+        )
 
     async def _stream(self, job: _Job) -> None:
         record = job.record
         assert job.request is not None
         stream = self.api.simulate_stream(record.agent_id, job.request)
         last_save = time.monotonic()
-        assert job.request is not None
         try:
             async for frame in stream:
                 record.frames += 1
@@ -293,8 +395,9 @@ class SimulationManager:
             with anyio.move_on_after(CLOSE_GRACE_SECONDS, shield=True):
                 await stream.aclose()
 
-    def _publish(self, job: _Job) -> None:
-        event = Progress(job.record.frames, len(job.record.turns), progress_message(job.record))
+    def _publish(self, job: _Job, message: str | None = None) -> None:
+        record = job.record
+        event = Progress(record.frames, len(record.turns), message or progress_message(record))
         for send in list(job.subscribers):
             try:
                 send.send_nowait(event)
@@ -419,14 +522,15 @@ class SimulationManager:
     def interrupt_all(self, reason: str, status: str = "cancelled") -> int:
         """Stop every job this process runs or queues (server shutdown); returns how many.
 
-        Jobs another replica can finish (an upstream invocation and a resumer) are handed over
+        Jobs another replica can finish (tests backend, its test created upstream) are handed over
         instead: their lease is released, so a replica sharing the store takes them at once.
         """
         stopped = 0
         for job in list(self._jobs.values()):
             if job.record.finished:
                 continue
-            if self._resumable(job.record):
+            if self.hand_over and self._resumable(job.record):
+                job.record.upstream["handed_over"] = True  # the test stays upstream
                 self._cancel(job, status, HANDED_OVER)
             else:
                 self._cancel(job, status, reason)

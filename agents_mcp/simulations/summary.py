@@ -26,6 +26,7 @@ from agents_mcp.simulations.record import SimulationRecord
 DETAILS = ("summary", "transcript", "full")
 WAIT_HINT_SECONDS = 45  # what a "keep waiting" hint suggests (below the ~60 s client timeouts)
 SUMMARY_BUDGET = 2_900  # bytes of text + compact structured JSON the summary aims for
+TESTS_SUMMARY_BUDGET = 1_500  # the same on the agent-testing API (no transcript summary there)
 # The error of a failed simulation is the tool error text (what happened, whether it is safe to
 # retry, what to do): clipping it short loses its last, most useful sentence.
 ERROR_CHARS = 700
@@ -37,11 +38,57 @@ FULL_PAGE_CHARS = 12_000  # carried twice (text, and escaped in structured): ~8k
 
 # Clip limits, tried in order until the summary fits the budget (0 = leave the item out).
 _LEVELS: tuple[dict[str, int], ...] = (
-    {"summary": 500, "fail": 240, "ok": 100, "data": 100, "err": 160, "params": 80, "turn": 140},
-    {"summary": 320, "fail": 160, "ok": 70, "data": 60, "err": 100, "params": 50, "turn": 90},
-    {"summary": 240, "fail": 130, "ok": 45, "data": 50, "err": 90, "params": 0, "turn": 70},
-    {"summary": 180, "fail": 100, "ok": 0, "data": 40, "err": 70, "params": 0, "turn": 60},
-    {"summary": 120, "fail": 70, "ok": 0, "data": 30, "err": 50, "params": 0, "turn": 0},
+    {
+        "summary": 500,
+        "fail": 240,
+        "ok": 100,
+        "data": 100,
+        "err": 160,
+        "params": 80,
+        "turn": 140,
+        "notes": 200,
+    },
+    {
+        "summary": 320,
+        "fail": 160,
+        "ok": 70,
+        "data": 60,
+        "err": 100,
+        "params": 50,
+        "turn": 90,
+        "notes": 200,
+    },
+    {
+        "summary": 240,
+        "fail": 130,
+        "ok": 45,
+        "data": 50,
+        "err": 90,
+        "params": 0,
+        "turn": 70,
+        "notes": 160,
+    },
+    {
+        "summary": 180,
+        "fail": 100,
+        "ok": 0,
+        "data": 40,
+        "err": 70,
+        "params": 0,
+        "turn": 60,
+        "notes": 120,
+    },
+    {
+        "summary": 120,
+        "fail": 70,
+        "ok": 0,
+        "data": 30,
+        "err": 50,
+        "params": 0,
+        "turn": 0,
+        "notes": 100,
+    },
+    {"summary": 80, "fail": 60, "ok": 0, "data": 30, "err": 50, "params": 0, "turn": 0, "notes": 0},
 )
 
 
@@ -239,6 +286,8 @@ def _criteria(analysis: Analysis, requested: list[dict[str, Any]], lim: dict[str
     out = []
     for key, res in items:
         entry: dict[str, Any] = {"id": res.criteria_id or key, "result": res.result}
+        if (res.model_extra or {}).get("guessed"):
+            entry["guessed"] = True  # read from the wording of the rationale (tests backend)
         limit = lim["ok"] if res.result == "success" else lim["fail"]
         if limit and res.rationale:
             entry["why"] = clip(res.rationale, limit)
@@ -265,18 +314,20 @@ def _summary_view(record: SimulationRecord, lim: dict[str, int]) -> View:
         "simulation_id": sid,
         "status": record.status,
         "agent_id": record.agent_id,
+        "backend": record.backend,
     }
     lines: list[str] = []
     counts = turn_counts(turns)
     roles = ", ".join(f"{v} {k}" for k, v in counts.items() if k != "total")
     turn_text = f"{counts['total']} turns" + (f" ({roles})" if roles else "")
 
+    via = " · agent-testing API" if record.backend == "tests" else ""
     if analysis is not None:
         s["outcome"] = analysis.call_successful
         head = f"{sid} · {record.status} · outcome: {analysis.call_successful} · {turn_text}"
     else:
         head = f"{sid} · {record.status} · {turn_text}" + (" so far" if not record.finished else "")
-    lines.append(head)
+    lines.append(head + via)
     if record.error:
         s["error"] = clip(record.error, ERROR_CHARS)
         kept = f" Partial transcript kept ({len(turns)} turns)." if turns else ""
@@ -298,6 +349,7 @@ def _summary_view(record: SimulationRecord, lim: dict[str, int]) -> View:
             lines.append(f"Criteria ({counted}):")
             for c in criteria:
                 mark = "ok" if c["result"] == "success" else c["result"].upper()
+                mark += " (guessed)" if c.get("guessed") else ""
                 why = f" — {c['why']}" if "why" in c else ""
                 lines.append(f"- {mark} {c['id']}{why}")
         if analysis.data_collection_results and lim["data"]:
@@ -333,6 +385,14 @@ def _summary_view(record: SimulationRecord, lim: dict[str, int]) -> View:
     if usage:
         s["llm"] = usage
         lines.append(f"LLM: {usage['tokens']} tokens, ${usage['cost']:.4f}")
+    credits = record.upstream.get("credits_used")
+    if credits is not None:
+        s["credits_used"] = credits
+        lines.append(f"Credits used: {credits}")
+    notes = record.upstream.get("notes")
+    if notes and lim["notes"]:
+        s["notes"] = [clip(n, lim["notes"]) for n in notes]
+        lines += [f"Note: {n}" for n in s["notes"]]
     if lim["turn"] and turns:
         key = []
         for i in key_turn_indexes(turns, failures):
@@ -351,12 +411,14 @@ def _summary_view(record: SimulationRecord, lim: dict[str, int]) -> View:
     return View(s, "\n".join(lines))
 
 
-def summarize(record: SimulationRecord, *, budget: int = SUMMARY_BUDGET) -> View:
+def summarize(record: SimulationRecord, *, budget: int | None = None) -> View:
     """The summary, clipped harder level by level until text + structured fit `budget` bytes.
 
     Criteria ids and results and the failed tool calls (up to MAX_TOOL_ERRORS) are never dropped,
     so a simulation with very many of them may exceed the budget.
     """
+    if budget is None:
+        budget = TESTS_SUMMARY_BUDGET if record.backend == "tests" else SUMMARY_BUDGET
     view = _summary_view(record, _LEVELS[0])
     for lim in _LEVELS[1:]:
         if view.size() <= budget:

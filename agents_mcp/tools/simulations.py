@@ -1,7 +1,9 @@
 """The simulation tools: simulate_conversation, get_simulation, and the simulation:// resource.
 
-A simulation is a background job of the server (SimulationManager). simulate_conversation starts
-it and waits up to `wait_seconds`, sending one MCP progress notification per streamed frame; if
+A simulation is a background job of the server (SimulationManager), run on the simulate stream
+or on the agent-testing API (AGENTS_MCP_SIMULATION_BACKEND). simulate_conversation starts it and
+waits up to `wait_seconds`, sending one MCP progress notification per streamed frame (or per poll
+of the test run); if
 it is not done by then, it answers with the id and the progress so far, and get_simulation
 continues the wait. Cancelling simulate_conversation (MCP cancellation) stops the simulation: the
 caller asked for it and is leaving. Abandoning a get_simulation wait does not: that call only
@@ -156,8 +158,15 @@ async def simulate_conversation(
             call.outcome = "invalid_arguments"
             raise ToolError(str(exc)) from None
         manager = _manager(ctx)
+        prepared = None
+        if manager.current_backend == "tests":
+            try:  # mocked tool names resolved, every field mapped: before anything is created
+                prepared = await manager.prepare_tests(agent_id, request)
+            except RequestBuildError as exc:
+                call.outcome = "invalid_arguments"
+                raise ToolError(str(exc)) from None
         try:
-            record = await manager.start(agent_id, request)
+            record = await manager.start(agent_id, request, prepared)
         except SimulationBusyError as exc:
             call.outcome = "busy"
             raise ToolError(str(exc)) from None

@@ -1,0 +1,284 @@
+"""The agent-testing API (tests, runs, invocations) and the workspace tool list, as a mixin of
+AgentsAPI that sends through the same `_call` machinery (retries, error mapping, redaction).
+
+Retry rules, as for the rest of the client: creating a test, running tests and resubmitting
+are never sent again once they may have reached the server (that would create a second test or
+pay twice): only a 429 or a connection that never opened is retried. Reads, deletes, updates (a
+PUT of the same body) and cancels are idempotent and are also retried on a 5xx or a broken
+connection. Every id is checked before anything is sent and percent-encoded into the path.
+Models live in testing_models.py and are imported on first use (they pull in the generated
+request models, which the server's start-up does not need).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from agents_mcp.api.errors import RequestValidationError
+from agents_mcp.api.failures import Operation, clip
+
+if TYPE_CHECKING:
+    import httpx
+    from pydantic import BaseModel
+
+    from agents_mcp.api.testing_models import (
+        InvocationsPage,
+        TestDetails,
+        TestInvocation,
+        TestsPage,
+        ToolInfo,
+    )
+
+__all__ = ["CONVAI_PATH", "TestingAPI", "validate_id"]
+
+CONVAI_PATH = "/v1/convai"
+_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_INVOCATION_BYTES = 32 * 1024 * 1024  # an invocation carries whole transcripts
+_LIST_BYTES = 8 * 1024 * 1024
+MAX_TOOL_PAGES = 50  # 100 tools a page: 5,000 tools at most, then stop
+
+
+def validate_id(value: object, what: str) -> str:
+    """A test, invocation or run id if it is well formed; else an error, nothing sent."""
+    if isinstance(value, str) and _ID.fullmatch(value):
+        return value
+    shown = repr(clip(value, 60)) if isinstance(value, str) else type(value).__name__
+    raise RequestValidationError(
+        f"Invalid {what} id {shown}: it has 1 to 128 letters, digits, '_' or '-'. Nothing was sent."
+    )
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    """Query parameters without the unset ones (booleans as the API spells them)."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        out[key] = ("true" if value else "false") if isinstance(value, bool) else value
+    return out
+
+
+class TestingAPI:
+    """Agent-testing operations; mixed into AgentsAPI, which provides the machinery below."""
+
+    __test__ = False
+
+    if TYPE_CHECKING:  # provided by AgentsAPI
+        base_url: str
+        max_response_bytes: int
+
+        async def _call(
+            self,
+            op: Operation,
+            method: str,
+            url: str,
+            *,
+            json: Any = None,
+            params: Mapping[str, Any] | None = None,
+            timeouts: httpx.Timeout | None = None,
+            limit: int = ...,
+        ) -> bytes: ...
+
+        def _validated(
+            self, op: Operation, model: type[BaseModel], value: BaseModel | Mapping[str, Any]
+        ) -> dict[str, Any]: ...
+
+        def _parse(self, op: Operation, model: type[Any], body: bytes) -> Any: ...
+
+    def _convai_url(self, *segments: str) -> str:
+        return f"{self.base_url}{CONVAI_PATH}/" + "/".join(quote(s, safe="") for s in segments)
+
+    # --- tests ---------------------------------------------------------------------------------
+
+    async def create_test(self, body: BaseModel | Mapping[str, Any]) -> str:
+        """Create a test (simulation, llm or tool); returns its id. Never sent twice."""
+        from agents_mcp.api.testing_models import CreatedTest, TestBody
+
+        op = Operation("create_test", "", idempotent=False)
+        payload = self._validated(op, TestBody, body)
+        answer = await self._call(
+            op, "POST", self._convai_url("agent-testing", "create"), json=payload
+        )
+        return self._parse(op, CreatedTest, answer).id
+
+    async def get_test(self, test_id: str) -> TestDetails:
+        from agents_mcp.api.testing_models import TestDetails
+
+        op = Operation("get_test", validate_id(test_id, "test"), idempotent=True)
+        answer = await self._call(op, "GET", self._convai_url("agent-testing", test_id))
+        return self._parse(op, TestDetails, answer)
+
+    async def update_test(self, test_id: str, body: BaseModel | Mapping[str, Any]) -> TestDetails:
+        """Replace a test's body (the same body twice is the same test: safe to resend)."""
+        from agents_mcp.api.testing_models import TestBody, TestDetails
+
+        op = Operation("update_test", validate_id(test_id, "test"), idempotent=True)
+        payload = self._validated(op, TestBody, body)
+        answer = await self._call(
+            op, "PUT", self._convai_url("agent-testing", test_id), json=payload
+        )
+        return self._parse(op, TestDetails, answer)
+
+    async def delete_test(self, test_id: str) -> None:
+        op = Operation("delete_test", validate_id(test_id, "test"), idempotent=True)
+        await self._call(op, "DELETE", self._convai_url("agent-testing", test_id))
+
+    async def list_tests(
+        self,
+        *,
+        cursor: str | None = None,
+        page_size: int | None = None,
+        search: str | None = None,
+        types: Sequence[str] | None = None,
+        parent_folder_id: str | None = None,
+    ) -> TestsPage:
+        """One page of the workspace's tests (``next_cursor`` fetches the next)."""
+        from agents_mcp.api.testing_models import TestsPage
+
+        op = Operation("list_tests", "", idempotent=True)
+        params = _params(
+            cursor=cursor, page_size=page_size, search=search, parent_folder_id=parent_folder_id
+        )
+        if types:
+            params["types"] = list(types)
+        answer = await self._call(
+            op, "GET", self._convai_url("agent-testing"), params=params, limit=_LIST_BYTES
+        )
+        return self._parse(op, TestsPage, answer)
+
+    # --- runs and invocations ------------------------------------------------------------------
+
+    async def run_tests(
+        self,
+        agent_id: str,
+        *,
+        tests: list[str],
+        repeat_count: int | None = None,
+        branch_id: str | None = None,
+        name: str | None = None,
+        agent_config_override: Mapping[str, Any] | None = None,
+    ) -> TestInvocation:
+        """Start the tests on the agent; every run starts `pending`. Never sent twice."""
+        from agents_mcp.api.client import validate_agent_id
+        from agents_mcp.api.testing_models import RunTestsRequest, TestInvocation
+
+        op = Operation("run_tests", validate_agent_id(agent_id), idempotent=False)
+        request = {
+            "tests": [{"test_id": validate_id(t, "test")} for t in tests],
+            "repeat_count": repeat_count,
+            "branch_id": branch_id,
+            "name": name,
+            "agent_config_override": agent_config_override,
+        }
+        payload = self._validated(op, RunTestsRequest, request)
+        answer = await self._call(
+            op,
+            "POST",
+            self._convai_url("agents", agent_id, "run-tests"),
+            json=payload,
+            limit=_INVOCATION_BYTES,
+        )
+        return self._parse(op, TestInvocation, answer)
+
+    async def get_invocation(self, invocation_id: str) -> TestInvocation:
+        from agents_mcp.api.testing_models import TestInvocation
+
+        op = Operation("get_invocation", validate_id(invocation_id, "invocation"), idempotent=True)
+        answer = await self._call(
+            op,
+            "GET",
+            self._convai_url("test-invocations", invocation_id),
+            limit=min(_INVOCATION_BYTES, self.max_response_bytes),
+        )
+        return self._parse(op, TestInvocation, answer)
+
+    async def list_invocations(
+        self,
+        *,
+        agent_id: str | None = None,
+        test_id: str | None = None,
+        branch_id: str | None = None,
+        page_size: int | None = None,
+        cursor: str | None = None,
+        start_time: int | None = None,
+        end_time: int | None = None,
+    ) -> InvocationsPage:
+        from agents_mcp.api.testing_models import InvocationsPage
+
+        op = Operation("list_invocations", "", idempotent=True)
+        params = _params(
+            agent_id=agent_id,
+            test_id=test_id,
+            branch_id=branch_id,
+            page_size=page_size,
+            cursor=cursor,
+            start_time=start_time,
+            end_time=end_time,
+        )
+        answer = await self._call(
+            op, "GET", self._convai_url("test-invocations"), params=params, limit=_LIST_BYTES
+        )
+        return self._parse(op, InvocationsPage, answer)
+
+    async def cancel_invocation(self, invocation_id: str) -> None:
+        """Cancel every pending run of the invocation (cancelling twice is harmless)."""
+        op = Operation(
+            "cancel_invocation", validate_id(invocation_id, "invocation"), idempotent=True
+        )
+        await self._call(op, "POST", self._convai_url("test-invocations", invocation_id, "cancel"))
+
+    async def resubmit_invocation(
+        self,
+        invocation_id: str,
+        *,
+        test_run_ids: list[str],
+        agent_id: str,
+        agent_config_override: Mapping[str, Any] | None = None,
+        branch_id: str | None = None,
+    ) -> Any:
+        """Run some runs of an invocation again (the answer is untyped upstream). Never sent
+        twice."""
+        from agents_mcp.api.client import _json_or_none, validate_agent_id
+        from agents_mcp.api.testing_models import ResubmitRequest
+
+        op = Operation(
+            "resubmit_invocation", validate_id(invocation_id, "invocation"), idempotent=False
+        )
+        request = {
+            "test_run_ids": [validate_id(r, "test run") for r in test_run_ids],
+            "agent_id": validate_agent_id(agent_id),
+            "agent_config_override": agent_config_override,
+            "branch_id": branch_id,
+        }
+        payload = self._validated(op, ResubmitRequest, request)
+        answer = await self._call(
+            op,
+            "POST",
+            self._convai_url("test-invocations", invocation_id, "resubmit"),
+            json=payload,
+        )
+        return _json_or_none(answer)
+
+    # --- tools ---------------------------------------------------------------------------------
+
+    async def list_tools(self, *, search: str | None = None) -> list[ToolInfo]:
+        """Every workspace tool as (id, name), all pages (tests key tools by id)."""
+        from agents_mcp.api.testing_models import ToolsPage
+
+        op = Operation("list_tools", "", idempotent=True)
+        tools: list[ToolInfo] = []
+        cursor: str | None = None
+        for _ in range(MAX_TOOL_PAGES):
+            params = _params(page_size=100, cursor=cursor, search=search)
+            answer = await self._call(
+                op, "GET", self._convai_url("tools"), params=params, limit=_LIST_BYTES
+            )
+            page = self._parse(op, ToolsPage, answer)
+            tools += page.infos()
+            cursor = page.next_cursor
+            if not page.has_more or not cursor:
+                break
+        return tools
