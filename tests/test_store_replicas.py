@@ -181,6 +181,7 @@ async def test_a_stopping_replica_hands_its_test_run_over(
     finally:
         a.stop(signal.SIGKILL)
     assert code == 0
+    assert "handed over" in a.log()
     assert waited.structured_content["status"] == "done", waited.structured_content
     assert took < 8, took  # released at once: no lease to wait out
     assert "taking over" in b.log()

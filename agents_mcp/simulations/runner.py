@@ -52,7 +52,10 @@ logger = logging.getLogger("agents_mcp.simulations")
 CLOSE_GRACE_SECONDS = 1.0  # closing the upstream stream never takes longer than this
 FOREIGN_POLL_SECONDS = 0.5  # waiting on a job another server process owns: poll the store
 LEASE_SECONDS = 10.0  # a replica that stops renewing for this long loses its running jobs
-HANDED_OVER = "handed over"  # cancel reason: the job goes on in another replica
+HANDED_OVER = (  # what a waiter on a replica that stops reads: the job goes on elsewhere
+    "Handed over: this server is shutting down and another server sharing the store finishes "
+    "this simulation. Call get_simulation with this simulation_id again in a few seconds."
+)
 
 
 BackendSetting = Literal["auto", "stream", "tests"]
@@ -90,6 +93,7 @@ class _Job:
     exception: BaseException | None = None
     cancel_reason: tuple[str, str] | None = None  # (status, message)
     lost: bool = False  # another replica took the job over: write nothing more
+    handed_over: bool = False  # stopped so that another replica polls it on: release, no write
 
 
 class SimulationManager:
@@ -406,7 +410,7 @@ class SimulationManager:
 
     async def _finish(self, job: _Job) -> None:
         record = job.record
-        handed_over = job.cancel_reason is not None and job.cancel_reason[1] == HANDED_OVER
+        handed_over = job.handed_over
         try:
             if handed_over:
                 await self.store.store.release(KIND, [record.simulation_id])
@@ -418,14 +422,20 @@ class SimulationManager:
             logger.warning("simulation %s not stored yet: %s", record.simulation_id, exc)
             if not handed_over:
                 self._unsaved[record.simulation_id] = record
-        logger.info(
-            "simulation %s %s: %d turns, %d frames%s",
-            record.simulation_id,
-            record.status,
-            len(record.turns),
-            record.frames,
-            f" ({record.error_type})" if record.error_type else "",
-        )
+        if handed_over:
+            logger.warning(
+                "simulation %s handed over: a replica sharing the store polls its test run on",
+                record.simulation_id,
+            )
+        else:
+            logger.info(
+                "simulation %s %s: %d turns, %d frames%s",
+                record.simulation_id,
+                record.status,
+                len(record.turns),
+                record.frames,
+                f" ({record.error_type})" if record.error_type else "",
+            )
         for send in list(job.subscribers):
             send.close()
         job.subscribers.clear()
@@ -531,6 +541,7 @@ class SimulationManager:
                 continue
             if self.hand_over and self._resumable(job.record):
                 job.record.upstream["handed_over"] = True  # the test stays upstream
+                job.handed_over = True
                 self._cancel(job, status, HANDED_OVER)
             else:
                 self._cancel(job, status, reason)
