@@ -166,3 +166,30 @@ async def test_a_database_that_goes_away_and_comes_back(fresh_sandbox: Any, tmp_
     finally:
         await api.aclose()
         await anyio.to_thread.run_sync(server.cleanup)
+
+
+def test_the_database_url_setting_is_checked_and_never_echoed() -> None:
+    from agents_mcp.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="AGENTS_MCP_DATABASE_URL") as caught:
+        load_settings(env={"AGENTS_MCP_DATABASE_URL": "mysql://u:hunter2-secret@db/x"})
+    assert "hunter2-secret" not in str(caught.value)
+    settings = load_settings(env={"AGENTS_MCP_DATABASE_URL": "postgresql://u:pw-123456@db/x"})
+    assert settings.database_url is not None and "pw-123456" not in repr(settings)
+    assert load_settings(env={}).database_url is None  # SQLite, as before
+
+
+async def test_a_server_whose_database_is_down_does_not_start_and_says_why(tmp_path: Path) -> None:
+    from http_sidecar import TOKEN, Sidecar, clean_env
+
+    env = clean_env(
+        AGENTS_MCP_AUTH_TOKEN=TOKEN,
+        AGENTS_MCP_DATA_DIR=str(tmp_path),
+        AGENTS_MCP_DATABASE_URL="postgresql://agents:pw-not-shown-42@127.0.0.1:1/agents",
+    )
+    server = Sidecar.serve("--sandbox", env=env)
+    with pytest.raises(RuntimeError, match="server exited"):
+        await anyio.to_thread.run_sync(server.start)
+    log = server.log()
+    assert "cannot be reached" in log and "Connection refused" in log, log[-2000:]
+    assert "pw-not-shown-42" not in log

@@ -10,15 +10,21 @@ Rules:
 - The schema is created and migrated by the server itself, versioned in
   `agents_mcp_schema_version`, under a transaction-level advisory lock so replicas starting
   together migrate once. Tables carry an `agents_mcp_` prefix (the database may be shared).
-- The database going away raises `StoreUnavailableError` with a message without credentials; the
-  pool reconnects by itself once it is back (each connection is checked before use).
+- The database going away raises `StoreUnavailableError` with a message without credentials.
+  Connections are checked before use; after a failure a request probes the database with one
+  plain connection and, if it answers, replaces the pool (rate-limited) and runs once more, so
+  the store is back as soon as the database is, whatever the outage lasted.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
+
+import anyio
 
 from agents_mcp.stores.base import (
     JSONDict,
@@ -32,7 +38,10 @@ if TYPE_CHECKING:
     from psycopg import AsyncConnection
     from psycopg_pool import AsyncConnectionPool
 
+logger = logging.getLogger("agents_mcp.stores")
+
 SCHEMA_VERSION = 1
+_RENEW_SECONDS = 2.0  # at most one pool replacement this often
 _LOCK_KEY = 0x61676E74_6D6370  # any fixed bigint: "agnt" "mcp"
 _NOW = "extract(epoch from clock_timestamp())"
 
@@ -91,45 +100,91 @@ class PostgresStore:
         self.max_connections = max_connections
         self.connect_timeout = connect_timeout
         self._pool: AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]] | None = None
+        self._renewing = anyio.Lock()
+        self._renewed_at = 0.0
 
-    def _unavailable(self, exc: BaseException) -> StoreUnavailableError:
+    def _unavailable(
+        self, exc: BaseException, then: str = "Try again shortly."
+    ) -> StoreUnavailableError:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return StoreUnavailableError(
             f"The shared store (PostgreSQL at {safe_url(self.url)}) cannot be reached: "
-            f"{reason[:300]}. Results are kept and written once it is back; try again shortly."
+            f"{reason[:300].rstrip('.')}. {then}"
         )
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     async def open(self) -> None:
         try:
-            from psycopg_pool import AsyncConnectionPool, PoolTimeout
+            import psycopg
+            from psycopg_pool import PoolTimeout
         except ImportError:
             raise StoreError(
                 "AGENTS_MCP_DATABASE_URL needs the PostgreSQL driver: "
                 "pip install 'agents-mcp[postgres]'"
             ) from None
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            self.url,
-            min_size=1,
-            max_size=self.max_connections,
-            kwargs={"autocommit": True, "connect_timeout": max(1, int(self.connect_timeout))},
-            check=AsyncConnectionPool.check_connection,
-            timeout=self.connect_timeout,
-            open=False,
-            name="agents-mcp",
-        )
+        at_start = "Check AGENTS_MCP_DATABASE_URL and that the database is up."
         try:
-            await pool.open(wait=True, timeout=self.connect_timeout * 2)
-        except PoolTimeout as exc:
-            await pool.close()
-            raise self._unavailable(exc) from None
+            await self._probe()
+            pool = await self._new_pool()
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise self._unavailable(exc, at_start) from None
         self._pool = pool
         try:
             await self._migrate()
         except BaseException:
             await self.close()
             raise
+
+    async def _probe(self) -> None:
+        """One plain connection: its error says why (refused, authentication, no database)."""
+        import psycopg
+
+        conn = await psycopg.AsyncConnection.connect(
+            self.url, connect_timeout=max(1, int(self.connect_timeout))
+        )
+        await conn.close()
+
+    async def _new_pool(self) -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:
+        from psycopg_pool import AsyncConnectionPool
+
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            self.url,
+            min_size=1,
+            max_size=self.max_connections,
+            kwargs={"autocommit": True, "connect_timeout": max(1, int(self.connect_timeout))},
+            check=AsyncConnectionPool.check_connection,  # a connection is checked before use
+            timeout=self.connect_timeout,
+            open=False,
+            name="agents-mcp",
+        )
+        try:
+            await pool.open(wait=True, timeout=self.connect_timeout * 2)
+        except BaseException:
+            await pool.close()
+            raise
+        return pool
+
+    async def _renew_pool(self) -> bool:
+        """After connection trouble: if the database answers again, replace the pool (its own
+        reconnection backs off for minutes after a long outage). True if the store is usable."""
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        async with self._renewing:
+            if time.monotonic() - self._renewed_at < _RENEW_SECONDS:
+                return True  # another request just did it: try again with that pool
+            try:
+                await self._probe()
+                fresh = await self._new_pool()
+            except (psycopg.Error, PoolTimeout):
+                return False
+            old, self._pool = self._pool, fresh
+            self._renewed_at = time.monotonic()
+        if old is not None:
+            logger.info("the PostgreSQL store is reachable again (new connection pool)")
+            await old.close(timeout=1)
+        return True
 
     async def _migrate(self) -> None:
         import psycopg
@@ -176,13 +231,19 @@ class PostgresStore:
         import psycopg
         from psycopg_pool import PoolTimeout
 
-        try:
-            async with self.pool.connection() as conn:
-                cursor = await conn.execute(sql, params)  # type: ignore[arg-type]
-                rows = await cursor.fetchall() if cursor.description else []
-                return cursor.rowcount, rows
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise self._unavailable(exc) from None
+        for attempt in (1, 2):
+            try:
+                async with self.pool.connection() as conn:
+                    cursor = await conn.execute(sql, params)  # type: ignore[arg-type]
+                    rows = await cursor.fetchall() if cursor.description else []
+                    return cursor.rowcount, rows
+            except (psycopg.OperationalError, PoolTimeout) as exc:
+                # every statement here may run twice: upserts, and compare-and-set updates
+                # (a claim that went through but whose answer was lost reads as not claimed:
+                # its lease then lapses and it is claimed again)
+                if attempt == 2 or not await self._renew_pool():
+                    raise self._unavailable(exc) from None
+        raise AssertionError("unreachable")
 
     # --- records --------------------------------------------------------------------------------
 
