@@ -67,26 +67,58 @@ async def write_rate(store: Store, jobs: int, seconds: float) -> dict[str, float
     }
 
 
+def replica_env(pg_url: str, sandbox: Any, data_dir: Path, backend: str) -> dict[str, str]:
+    from http_sidecar import TOKEN, clean_env
+
+    data_dir.mkdir(exist_ok=True)
+    return clean_env(
+        ELEVENLABS_BASE_URL=sandbox.base_url,
+        ELEVENLABS_API_KEY=sandbox.api_key,
+        AGENTS_MCP_AUTH_TOKEN=TOKEN,
+        AGENTS_MCP_DATA_DIR=str(data_dir),
+        AGENTS_MCP_DATABASE_URL=pg_url,
+        AGENTS_MCP_SIMULATION_BACKEND=backend,
+        AGENTS_MCP_POLL_SECONDS="0.5",
+    )
+
+
+async def cross_replica_wait(pg_url: str, sandbox: Any, tmp: Path, runs: int) -> list[float]:
+    """Seconds between a result being stored by A and B's waiting get_simulation returning it."""
+    import psycopg
+    from http_sidecar import Sidecar, mcp_client
+
+    lags: list[float] = []
+    with (
+        Sidecar.serve(env=replica_env(pg_url, sandbox, tmp / "wa", "stream")) as a,
+        Sidecar.serve(env=replica_env(pg_url, sandbox, tmp / "wb", "stream")) as b,
+    ):
+        async with mcp_client(a.url) as on_a, mcp_client(b.url) as on_b:
+            for _ in range(runs):
+                started = await on_a.call_tool(
+                    "simulate_conversation",
+                    {"agent_id": "agent_demo_support", "user_prompt": "Hi [turns=100]",
+                     "wait_seconds": 0},
+                )  # fmt: skip
+                sim_id = started.structured_content["simulation_id"]
+                wait = {"simulation_id": sim_id, "wait_seconds": 60}
+                await on_b.call_tool("get_simulation", wait)
+                returned = time.time()
+                with psycopg.connect(pg_url) as conn:
+                    row = conn.execute(
+                        "SELECT updated_at FROM agents_mcp_records WHERE record_id = %s", (sim_id,)
+                    ).fetchone()
+                assert row is not None
+                lags.append(returned - row[0])
+    return lags
+
+
 async def takeover(pg_url: str, sandbox: Any, tmp: Path, sig: int) -> tuple[float, float]:
     """(seconds until the other replica took the job over, seconds until it was done)."""
-    from http_sidecar import TOKEN, Sidecar, clean_env, mcp_client
-
-    def env(name: str) -> dict[str, str]:
-        (tmp / name).mkdir(exist_ok=True)
-        return clean_env(
-            ELEVENLABS_BASE_URL=sandbox.base_url,
-            ELEVENLABS_API_KEY=sandbox.api_key,
-            AGENTS_MCP_AUTH_TOKEN=TOKEN,
-            AGENTS_MCP_DATA_DIR=str(tmp / name),
-            AGENTS_MCP_DATABASE_URL=pg_url,
-            AGENTS_MCP_SIMULATION_BACKEND="tests",
-            AGENTS_MCP_POLL_SECONDS="0.5",
-        )
-
     import psycopg
+    from http_sidecar import Sidecar, mcp_client
 
-    a = Sidecar.serve(env=env("a")).start()
-    b = Sidecar.serve(env=env("b")).start()
+    a = Sidecar.serve(env=replica_env(pg_url, sandbox, tmp / "a", "tests")).start()
+    b = Sidecar.serve(env=replica_env(pg_url, sandbox, tmp / "b", "tests")).start()
     try:
         async with mcp_client(a.url) as on_a:
             started = await on_a.call_tool(
@@ -155,7 +187,13 @@ async def main(args: argparse.Namespace) -> None:
 
                 with SandboxServer(api_key="sk_bench_store") as sandbox_server:
                     sandbox = SandboxHandle(sandbox_server)
-                    sandbox.configure(run_delay=args.run_delay)
+                    sandbox.configure(run_delay=args.run_delay, turn_delay=0.02)
+                    lags = await cross_replica_wait(server.create_database(), sandbox, Path(tmp), 5)
+                    results["cross_replica_wait_lag_s"] = lags
+                    print(
+                        f"cross-replica wait: result seen {statistics.mean(lags):.2f} s (max "
+                        f"{max(lags):.2f} s) after the owner stored it (polling every 0.5 s)"
+                    )
                     for label, sig in (("SIGKILL", signal.SIGKILL), ("SIGTERM", signal.SIGTERM)):
                         url = server.create_database()
                         taken, done = await takeover(url, sandbox, Path(tmp), sig)
