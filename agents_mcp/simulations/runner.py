@@ -159,7 +159,14 @@ class SimulationManager:
         finally:
             self._tg = None
             with anyio.CancelScope(shield=True):
-                await self._flush_unsaved()
+                try:
+                    await self._flush_unsaved()
+                except Exception as exc:  # the store is still down: nothing more can be done
+                    logger.error(
+                        "%d finished simulation(s) could not be stored before stopping: %s",
+                        len(self._unsaved),
+                        exc,
+                    )
                 await self.store.close()
 
     @staticmethod

@@ -109,6 +109,11 @@ class Store(Protocol):
         """Extend this owner's leases on these records; returns how many are still ours."""
         ...
 
+    def presumed_dead(self, record: StoredRecord, now: float) -> bool:
+        """Whether an unfinished record's owner stopped (its lease lapsed by `now`, or more
+        direct evidence the implementation has); never True for this process's records."""
+        ...
+
     async def stale(self, kind: str, now: float, limit: int = 20) -> list[StoredRecord]:
         """Unfinished records whose lease has lapsed (their owner stopped renewing)."""
         ...
