@@ -193,3 +193,22 @@ async def test_a_server_whose_database_is_down_does_not_start_and_says_why(tmp_p
     log = server.log()
     assert "cannot be reached" in log and "Connection refused" in log, log[-2000:]
     assert "pw-not-shown-42" not in log
+
+
+async def test_without_a_database_url_the_driver_is_not_imported(tmp_path: Path) -> None:
+    """Start-up time: psycopg loads only when AGENTS_MCP_DATABASE_URL is set."""
+    import sys
+
+    code = (
+        "import sys, anyio\n"
+        "from agents_mcp.server import build_server\n"
+        "from agents_mcp.settings import load_settings\n"
+        "from agents_mcp.simulations import SimulationManager\n"
+        "from agents_mcp.stores import make_store\n"
+        "build_server(load_settings(env={}))\n"
+        "store = make_store(sys.argv[1])\n"
+        "anyio.run(store.open)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('psycopg')))\n"
+    )
+    done = await anyio.run_process([sys.executable, "-c", code, str(tmp_path)])
+    assert done.stdout.decode().strip() == "[]"
