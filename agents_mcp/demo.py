@@ -3,8 +3,10 @@
 Starts the sandbox, starts the MCP server as a subprocess pointed at it (a temporary data dir),
 connects as an MCP client over stdio, duplicates the demo agent, shows the copy's link, runs a
 streamed simulation with a live progress bar, prints the compact result and its size next to the
-raw API response's, then deletes the copy. Output goes to stdout; the server's own log is kept
-aside and shown only if something fails.
+raw API response's; then turns the sandbox's simulate endpoints off (as upstream after their
+removal) and runs the same scenario again, which the server (backend `auto`) now runs on the
+agent-testing API (a temporary test, polled, then deleted); then deletes the copy. Output goes
+to stdout; the server's own log is kept aside and shown only if something fails.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ CRITERIA = [
 # The order system is down: how does the agent cope when its lookup tool fails?
 TOOL_MOCKS = {"lookup_order": {"return": "Order service timed out (503)", "is_error": True}}
 EXPECTED_TURNS = 16  # for the bar only; the conversation ends when it ends
+RUN_DELAY = 1.5  # seconds a sandbox test run takes, so that a few polls show
+POLL_SECONDS = "0.4"
 
 
 class ProgressBar:
@@ -118,6 +122,7 @@ async def _session(
         "ELEVENLABS_BASE_URL": base_url,
         "ELEVENLABS_API_KEY": api_key,
         "AGENTS_MCP_DATA_DIR": str(data_dir),
+        "AGENTS_MCP_POLL_SECONDS": POLL_SECONDS,
         "PYTHONUNBUFFERED": "1",
     }
     params = StdioServerParameters(
@@ -150,28 +155,7 @@ async def _session(
                 "5. Simulating an impatient caller while the order lookup tool fails "
                 "(streamed, one progress event per frame):"
             )
-            bar = ProgressBar(out, EXPECTED_TURNS)
-            args = {
-                "agent_id": agent_id,
-                "user_prompt": USER_PROMPT,
-                "criteria": CRITERIA,
-                "tool_mocks": TOOL_MOCKS,
-                "wait_seconds": 45,
-            }
-            result = await client.call_tool(
-                "simulate_conversation", args, progress_callback=_async(bar.update)
-            )
-            structured = result.structured_content or {}
-            sid = structured.get("simulation_id")
-            while not result.is_error and structured.get("status") in ("queued", "running"):
-                result = await client.call_tool(
-                    "get_simulation",
-                    {"simulation_id": sid, "wait_seconds": 45},
-                    progress_callback=_async(bar.update),
-                )
-                structured = result.structured_content or {}
-            bar.finish(f"{structured.get('status', '?')} after {bar.frames} progress events")
-            _check(result, "simulate_conversation")
+            result, sid = await _simulate(client, agent_id, ProgressBar(out, EXPECTED_TURNS))
             say()
             say("6. The compact result the model reads:")
             say("   " + _text(result).replace("\n", "\n   "))
@@ -188,14 +172,61 @@ async def _session(
                 f"API response — {ratio}."
             )
             say(f'   More: get_simulation(simulation_id="{sid}", detail="transcript")')
+            say()
+            await _sandbox_config(
+                base_url, api_key, {"legacy_simulate": False, "run_delay": RUN_DELAY}
+            )
+            say(
+                "7. The simulate endpoints are now off (as upstream after their removal): the "
+                "same scenario on the agent-testing API (one progress event per poll):"
+            )
+            result, sid = await _simulate(client, agent_id, ProgressBar(out, EXPECTED_TURNS))
+            say()
+            say("8. The same compact result, from a temporary test that is deleted afterwards:")
+            say("   " + _text(result).replace("\n", "\n   "))
+            say(f"   Size: {_size(result):,} bytes (text + structured content).")
         finally:
             deleted = await client.call_tool(
                 "delete_agent", {"agent_id": agent_id, "confirm": True}
             )
             if deleted.is_error:
-                say(f"7. Could not delete {agent_id}: {_text(deleted)}")
+                say(f"9. Could not delete {agent_id}: {_text(deleted)}")
             else:
-                say(f"7. Deleted the copy {agent_id} (confirm=true).")
+                say(f"9. Deleted the copy {agent_id} (confirm=true).")
+
+
+async def _simulate(client: Any, agent_id: str, bar: ProgressBar) -> tuple[Any, str]:
+    """Run the demo scenario to its end (waiting through get_simulation when needed)."""
+    args = {
+        "agent_id": agent_id,
+        "user_prompt": USER_PROMPT,
+        "criteria": CRITERIA,
+        "tool_mocks": TOOL_MOCKS,
+        "wait_seconds": 45,
+    }
+    result = await client.call_tool(
+        "simulate_conversation", args, progress_callback=_async(bar.update)
+    )
+    structured = result.structured_content or {}
+    sid = structured.get("simulation_id")
+    while not result.is_error and structured.get("status") in ("queued", "running"):
+        result = await client.call_tool(
+            "get_simulation",
+            {"simulation_id": sid, "wait_seconds": 45},
+            progress_callback=_async(bar.update),
+        )
+        structured = result.structured_content or {}
+    bar.finish(f"{structured.get('status', '?')} after {bar.frames} progress events")
+    _check(result, "simulate_conversation")
+    return result, str(sid)
+
+
+async def _sandbox_config(base_url: str, api_key: str, settings: dict[str, Any]) -> None:
+    """Change the sandbox's settings through its admin endpoint (loopback only)."""
+    import httpx
+
+    async with httpx.AsyncClient(headers={"xi-api-key": api_key}, timeout=10) as http:
+        (await http.post(f"{base_url}/_sandbox/config", json=settings)).raise_for_status()
 
 
 def _async(fn: Any) -> Any:

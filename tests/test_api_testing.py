@@ -215,3 +215,25 @@ async def test_key_never_in_errors(srv: APITestServer) -> None:
             await api.create_test(BODY)
     assert key and key not in str(info.value)
     assert all(key not in e.reason for e in info.value.errors)
+
+
+@pytest.mark.parametrize("status", [404, 405, 410])
+async def test_a_removed_simulate_endpoint_is_endpoint_gone(
+    srv: APITestServer, status: int
+) -> None:
+    # 404 is FastAPI's bare one (unscripted route); 405 and 410 say the route is gone too
+    path = f"/v1/convai/agents/{AGENT}/simulate-conversation/stream"
+    if status != 404:
+        srv.script("POST", path, Reply(status=status, json={"detail": "Method Not Allowed"}))
+    async with make_api(srv.base_url) as api:
+        with pytest.raises(EndpointGoneError, match="agent-testing API"):
+            async for _ in api.simulate_stream(
+                AGENT,
+                {
+                    "simulation_specification": {
+                        "simulated_user_config": {"prompt": {"prompt": "hi"}}
+                    }
+                },
+            ):
+                pass
+    assert srv.count("POST") == 1

@@ -128,3 +128,25 @@ async def test_a_write_by_an_owner_that_lost_the_job_is_refused(tmp_path: Path) 
     assert await second.put("job", "j1", {"n": 3}, status="done", created_at=1)
     got = await first.get("job", "j1")
     assert got is not None and got.data == {"n": 3} and got.owner == second.owner
+
+
+async def test_rows_of_the_table_with_backend_columns_keep_their_upstream(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / FILENAME)
+    db.executescript(
+        """CREATE TABLE simulations (simulation_id TEXT PRIMARY KEY, agent_id TEXT NOT NULL,
+        status TEXT NOT NULL, created_at REAL NOT NULL, started_at REAL, finished_at REAL,
+        request TEXT NOT NULL, turns TEXT NOT NULL, analysis TEXT, error TEXT, error_type TEXT,
+        frames INTEGER NOT NULL DEFAULT 0, owner TEXT NOT NULL, backend TEXT NOT NULL
+        DEFAULT 'stream', upstream TEXT);
+        INSERT INTO simulations VALUES ('sim_00000000000000cc', 'agent_x', 'done', 5.0, NULL,
+        NULL, '{}', '[]', NULL, NULL, NULL, 0, 'h:1', 'tests', '{"test_id":"t1"}');
+        INSERT INTO simulations VALUES ('sim_00000000000000dd', 'agent_x', 'done', 6.0, NULL,
+        NULL, '{}', '[]', NULL, NULL, NULL, 0, 'h:1', 'stream', NULL);"""
+    )
+    db.close()
+    store = await SimulationStore(tmp_path).open()
+    tests = await store.get("sim_00000000000000cc")
+    stream = await store.get("sim_00000000000000dd")
+    await store.close()
+    assert tests is not None and tests.backend == "tests" and tests.upstream == {"test_id": "t1"}
+    assert stream is not None and stream.backend == "stream" and stream.upstream == {}

@@ -90,7 +90,7 @@ def test_an_unknown_tool_name_is_named_and_nothing_is_built() -> None:
     with pytest.raises(RequestBuildError) as info:
         build_test_body(request, name="tmp", tool_ids=TOOLS)
     text = str(info.value)
-    assert "tool_mocks.lookup_ordr" in text and "no tool of this workspace" in text
+    assert "tool_mocks.lookup_ordr" in text and "the agent has no tool of this name" in text
     assert "lookup_order" in text  # the names that do exist
 
 
@@ -144,7 +144,7 @@ def test_a_merged_failure_is_split_by_wording_and_marked_guessed() -> None:
     results = analysis["evaluation_criteria_results"]
     assert results["apology"]["result"] == "success" and results["apology"]["guessed"]
     assert results["callback"]["result"] == "failure"
-    assert any("guessed" in n for n in notes)
+    assert any("Guessed" in n for n in notes)
 
 
 def test_a_single_criterion_failure_is_certain() -> None:
@@ -218,3 +218,37 @@ def test_a_20_turn_tests_record_summarises_within_budget() -> None:
     assert s["tools"]["errors"][0]["tool"] == "lookup_order"
     assert s["turns"]["total"] == 20
     assert "agent-testing API" in view.text and "FAILURE (guessed)" in view.text
+
+
+@pytest.mark.anyio
+async def test_a_store_of_the_first_schema_gains_the_new_columns(tmp_path) -> None:
+    import sqlite3
+
+    from agents_mcp.simulations.store import FILENAME, SimulationStore
+
+    old = sqlite3.connect(tmp_path / FILENAME)
+    old.executescript(
+        """CREATE TABLE simulations (simulation_id TEXT PRIMARY KEY, agent_id TEXT NOT NULL,
+        status TEXT NOT NULL, created_at REAL NOT NULL, started_at REAL, finished_at REAL,
+        request TEXT NOT NULL, turns TEXT NOT NULL, analysis TEXT, error TEXT, error_type TEXT,
+        frames INTEGER NOT NULL DEFAULT 0, owner TEXT NOT NULL);
+        INSERT INTO simulations VALUES ('sim_00000000000000aa', 'agent_x', 'done', 1.0, NULL,
+        NULL, '{}', '[]', NULL, NULL, NULL, 0, 'elsewhere:1');"""
+    )
+    old.close()
+    store = await SimulationStore(tmp_path).open()
+    try:
+        assert (await store.get("sim_00000000000000aa")).backend == "stream"  # the old rows
+        record = SimulationRecord(
+            simulation_id="sim_00000000000000bb",
+            agent_id="agent_x",
+            request={},
+            created_at=2.0,
+            backend="tests",
+            upstream={"test_id": "t1", "invocation_id": "i1"},
+        )
+        await store.save(record)
+        again = await store.get("sim_00000000000000bb")
+        assert again.backend == "tests" and again.upstream == record.upstream
+    finally:
+        await store.close()

@@ -264,15 +264,20 @@ class TestingAPI:
 
     # --- tools ---------------------------------------------------------------------------------
 
-    async def list_tools(self, *, search: str | None = None) -> list[ToolInfo]:
-        """Every workspace tool as (id, name), all pages (tests key tools by id)."""
+    async def list_tools(
+        self, *, search: str | None = None, used_by_agent_id: str | None = None
+    ) -> list[ToolInfo]:
+        """Every workspace tool as (id, name), all pages (tests key tools by id);
+        ``used_by_agent_id``: only the tools that agent refers to."""
         from agents_mcp.api.testing_models import ToolsPage
 
         op = Operation("list_tools", "", idempotent=True)
         tools: list[ToolInfo] = []
         cursor: str | None = None
         for _ in range(MAX_TOOL_PAGES):
-            params = _params(page_size=100, cursor=cursor, search=search)
+            params = _params(
+                page_size=100, cursor=cursor, search=search, used_by_agent_id=used_by_agent_id
+            )
             answer = await self._call(
                 op, "GET", self._convai_url("tools"), params=params, limit=_LIST_BYTES
             )

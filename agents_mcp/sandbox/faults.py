@@ -8,21 +8,56 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from enum import Enum, StrEnum
 from typing import Any
 
-# name -> the parameters it accepts (with their types)
-FAULTS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "http_500": {},
-    "http_502": {},
-    "http_503": {},
-    "http_422": {"field": str},  # FastAPI's list form, naming `field` (default "name")
-    "rate_limit": {"retry_after": (int, float, str), "code": str},
-    "drop_connection": {"after_processing": bool},
-    "drop_mid_stream": {"after_frames": int},
-    "malformed_frame": {"after_frames": int},
-    "no_analysis": {},
-    "stall": {"seconds": (int, float), "after_frames": int},
-    "huge_response": {"bytes": int},
+
+class FaultName(StrEnum):
+    """Every fault the sandbox knows (a StrEnum: each member equals its wire name)."""
+
+    HTTP_500 = "http_500"
+    HTTP_502 = "http_502"
+    HTTP_503 = "http_503"
+    HTTP_422 = "http_422"
+    RATE_LIMIT = "rate_limit"
+    DROP_CONNECTION = "drop_connection"
+    DROP_MID_STREAM = "drop_mid_stream"
+    MALFORMED_FRAME = "malformed_frame"
+    NO_ANALYSIS = "no_analysis"
+    STALL = "stall"
+    HUGE_RESPONSE = "huge_response"
+
+
+class Effect(Enum):
+    """Where a fault acts."""
+
+    STATUS = "answers with an error instead of the route"
+    DROP = "closes the connection (after the route ran, with after_processing)"
+    STALL = "waits before the route, or mid-body with after_frames"
+    CUT = "sends after_frames body chunks, then half of the next, then drops"
+    CONTENT = "the route alters what it sends (missing analysis, padding, broken JSON)"
+
+
+@dataclass(frozen=True)
+class FaultKind:
+    effect: Effect
+    params: dict[str, type | tuple[type, ...]]
+
+
+# The one table of faults: what each does and the parameters it accepts (with their types).
+FAULTS: dict[FaultName, FaultKind] = {
+    FaultName.HTTP_500: FaultKind(Effect.STATUS, {}),
+    FaultName.HTTP_502: FaultKind(Effect.STATUS, {}),
+    FaultName.HTTP_503: FaultKind(Effect.STATUS, {}),
+    # FastAPI's list form, naming `field` (default "name")
+    FaultName.HTTP_422: FaultKind(Effect.STATUS, {"field": str}),
+    FaultName.RATE_LIMIT: FaultKind(Effect.STATUS, {"retry_after": (int, float, str), "code": str}),
+    FaultName.DROP_CONNECTION: FaultKind(Effect.DROP, {"after_processing": bool}),
+    FaultName.DROP_MID_STREAM: FaultKind(Effect.CUT, {"after_frames": int}),
+    FaultName.MALFORMED_FRAME: FaultKind(Effect.CONTENT, {"after_frames": int}),
+    FaultName.NO_ANALYSIS: FaultKind(Effect.CONTENT, {}),
+    FaultName.STALL: FaultKind(Effect.STALL, {"seconds": (int, float), "after_frames": int}),
+    FaultName.HUGE_RESPONSE: FaultKind(Effect.CONTENT, {"bytes": int}),
 }
 HEADER = "x-sandbox-fault"
 MAX_STALL = 3600.0
@@ -41,7 +76,7 @@ class FaultError(ValueError):
 
 @dataclass
 class Fault:
-    name: str
+    name: FaultName
     params: dict[str, Any] = field(default_factory=dict)
     method: str | None = None
     path_suffix: str | None = None
@@ -56,6 +91,10 @@ class Fault:
             return False
         return not (self.path_contains and self.path_contains not in path)
 
+    @property
+    def effect(self) -> Effect:
+        return FAULTS[self.name].effect
+
     def public(self) -> dict[str, Any]:
         match = {
             k: v
@@ -67,7 +106,7 @@ class Fault:
             if v
         }
         return {
-            "fault": self.name,
+            "fault": str(self.name),
             "match": match,
             "times": self.times,
             "skip": self.skip,
@@ -93,9 +132,10 @@ def parse_spec(spec: Any) -> Fault:
         raise FaultError("times must be a positive integer, or null for 'until cleared'")
     if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
         raise FaultError("skip must be a non-negative integer")
+    checked = _check_name(name)
     fault = Fault(
-        name=_check_name(name),
-        params=_check_params(name, spec),
+        name=checked,
+        params=_check_params(checked, spec),
         method=_opt_str(match, "method"),
         path_suffix=_opt_str(match, "path_suffix"),
         path_contains=_opt_str(match, "path_contains"),
@@ -116,17 +156,18 @@ def parse_header(value: str) -> Fault:
         if not sep:
             raise FaultError(f"{HEADER}: expected key=value, got {part!r}")
         params[key.strip()] = _scalar(raw.strip())
-    return Fault(name=_check_name(name), params=_check_params(name, params))
+    checked = _check_name(name)
+    return Fault(name=checked, params=_check_params(checked, params))
 
 
-def _check_name(name: Any) -> str:
-    if name not in FAULTS:
+def _check_name(name: Any) -> FaultName:
+    if not isinstance(name, str) or name not in FaultName.__members__.values():
         raise FaultError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
-    return name
+    return FaultName(name)
 
 
-def _check_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
-    allowed = FAULTS[name]
+def _check_params(name: FaultName, params: dict[str, Any]) -> dict[str, Any]:
+    allowed = FAULTS[name].params
     for key, value in params.items():
         if key not in allowed:
             extra = f"; it takes {', '.join(allowed)}" if allowed else "; it takes none"

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from agents_mcp.sandbox.engine.agent_tests import play, run_test_info
 from agents_mcp.sandbox.errors import (
     error,
     fastapi_errors,
@@ -34,7 +35,6 @@ from agents_mcp.sandbox.testing_models import (
     TestBody,
     TestListQuery,
 )
-from agents_mcp.sandbox.testing_runs import play, run_test_info
 from agents_mcp.sandbox.testing_store import Invocation, Run, new_id
 
 WORKSPACE = "sandbox_workspace"

@@ -4,7 +4,7 @@ Upstream, tools live in their own collection (`GET /v1/convai/tools`) and an age
 them from `conversation_config.agent.prompt.tool_ids`; tests name tools by these ids
 (`tool_mock_config.mocked_tool_ids`, `tool_mock_overrides`). The sandbox keeps the tools inline
 in the agent document (`prompt.tools`, the older shape the engine reads) and derives each id from
-the agent id and the tool name, so ids are stable across restarts and the same in the demo files.
+the tool name, so ids are stable across restarts and the same in the demo files.
 System tools (end_call, ...) are built in upstream and get no id.
 """
 
@@ -18,9 +18,10 @@ from agents_mcp.sandbox.store import ACCESS_INFO
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
-def tool_id(agent_id: str, name: str) -> str:
-    """`tool_` + 28 lowercase alphanumerics, derived from the agent id and the tool name."""
-    number = int.from_bytes(hashlib.sha256(f"{agent_id}\n{name}".encode()).digest(), "big")
+def tool_id(name: str) -> str:
+    """`tool_` + 28 lowercase alphanumerics, derived from the tool name alone: agents with a
+    tool of the same name share it, as agents referring to one upstream tool do."""
+    number = int.from_bytes(hashlib.sha256(f"tool\n{name}".encode()).digest(), "big")
     chars = []
     for _ in range(28):
         number, digit = divmod(number, 36)
@@ -45,7 +46,7 @@ def agent_tools(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
             continue
         if tool.get("type") == "system":
             continue
-        out.append((tool_id(str(doc.get("agent_id", "")), tool["name"]), tool))
+        out.append((tool_id(tool["name"]), tool))
     return out
 
 
@@ -62,7 +63,9 @@ def tool_names(doc: dict[str, Any]) -> dict[str, str]:
     return {tid: tool["name"] for tid, tool in agent_tools(doc)}
 
 
-def tool_listing(docs: list[dict[str, Any]], *, search: str | None = None) -> list[dict[str, Any]]:
+def tool_listing(
+    docs: list[dict[str, Any]], *, search: str | None = None, types: list[str] | None = None
+) -> list[dict[str, Any]]:
     """ToolResponseModel entries for the tools of these agents (the first owner wins a tie)."""
     seen: dict[str, dict[str, Any]] = {}
     for doc in docs:
@@ -70,6 +73,8 @@ def tool_listing(docs: list[dict[str, Any]], *, search: str | None = None) -> li
             if tid in seen:
                 continue
             if search and search.lower() not in tool["name"].lower():
+                continue
+            if types and tool.get("type", "webhook") not in types:
                 continue
             config = {k: v for k, v in tool.items() if k not in ("id", "tool_id", "response_mocks")}
             config.setdefault("description", "")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from agents_mcp.api.errors import APIError, UpstreamError
+from agents_mcp.api.errors import APIError, FieldError, RequestValidationError, UpstreamError
 from agents_mcp.simulations.record import SimulationRecord
 from agents_mcp.simulations.request import RequestBuildError
 
@@ -107,8 +107,8 @@ def build_test_body(
             if tool_id is None:
                 known = ", ".join(sorted(tool_ids)[:20]) or "none"
                 problems.append(
-                    f"tool_mocks.{_clip(tool, 60)}: no tool of this workspace has this name "
-                    f"(the agent-testing API mocks tools by id; tools: {_clip(known, 300)})"
+                    f"tool_mocks.{_clip(tool, 60)}: the agent has no tool of this name "
+                    f"(the agent-testing API mocks tools by id; its tools: {_clip(known, 300)})"
                 )
                 continue
             ids.append(tool_id)
@@ -147,14 +147,44 @@ def build_test_body(
     return PreparedTest(checked, ours)
 
 
-async def prepare(api: AgentsAPI, record_id: str, request: Mapping[str, Any]) -> PreparedTest:
-    """The test body for a simulate body, tool names resolved to ids (one list_tools call when
-    tools are mocked). Raises RequestBuildError (nothing created) or an APIError."""
+async def prepare(api: AgentsAPI, agent_id: str, request: Mapping[str, Any]) -> PreparedTest:
+    """The test body for a simulate body, mocked tool names resolved to the ids of the agent's
+    tools (list_tools, only when tools are mocked). Raises RequestBuildError (nothing created)
+    or an APIError."""
     tool_ids: dict[str, str] = {}
     if mocked_tool_names(request):
-        for tool in await api.list_tools():
-            tool_ids.setdefault(tool.name, tool.id)
-    return build_test_body(request, name=f"agents-mcp {record_id} (temporary)", tool_ids=tool_ids)
+        ids_by_name: dict[str, set[str]] = {}
+        for tool in await api.list_tools(used_by_agent_id=agent_id):
+            ids_by_name.setdefault(tool.name, set()).add(tool.id)
+        ambiguous = [
+            f"tool_mocks.{_clip(name, 60)}: {len(ids_by_name[name])} tools of agent "
+            f"{agent_id} have this name; the agent-testing API needs exactly one"
+            for name in mocked_tool_names(request)
+            if len(ids_by_name.get(name, ())) > 1
+        ]
+        if ambiguous:
+            raise RequestBuildError(ambiguous)
+        tool_ids = {name: next(iter(ids)) for name, ids in ids_by_name.items()}
+    return build_test_body(request, name=f"agents-mcp {agent_id} (temporary)", tool_ids=tool_ids)
+
+
+# test-body fields -> the simulate_conversation arguments they come from
+_ARGUMENTS = {
+    "simulation_scenario": "user_prompt",
+    "simulated_user_model": "user_llm",
+    "success_conditions": "criteria",
+    "simulation_max_turns": "max_turns",
+    "dynamic_variables": "dynamic_variables",
+    "chat_history": "first_message / advanced.partial_conversation_history",
+    "tool_mock_config": "tool_mocks",
+    "tool_mock_overrides": "tool_mocks",
+}
+
+
+def argument_of(location: str) -> str:
+    """A test-body field as the caller knows it: "max_turns (simulation_max_turns)"."""
+    argument = _ARGUMENTS.get(location.split(".")[0])
+    return f"{argument} ({location})" if argument else location
 
 
 # --- criteria verdicts from the rationale ---------------------------------------------------------
@@ -187,8 +217,7 @@ def analysis_of(run: TestRun, criteria: list[dict[str, str]]) -> tuple[dict[str,
     results: dict[str, dict[str, Any]] = {}
     if messages and len(messages) != len(criteria):
         notes.append(
-            f"The run gave {len(messages)} rationale messages for {len(criteria)} criteria; "
-            "they were matched in order."
+            f"{len(messages)} rationale messages for {len(criteria)} criteria, matched in order."
         )
     guessed = 0
     wording = [guess_verdict(m) for m in messages]
@@ -211,10 +240,7 @@ def analysis_of(run: TestRun, criteria: list[dict[str, str]]) -> tuple[dict[str,
             entry["result"] = "unknown"
         results[criterion["id"]] = entry
     if guessed:
-        notes.append(
-            "The API gives one merged verdict: which criteria failed was read from the wording "
-            "of the rationale messages, matched to the criteria in order (marked guessed)."
-        )
+        notes.append("Guessed verdicts: read from the rationale wording (one merged verdict).")
     analysis = {
         "call_successful": overall,
         "transcript_summary": (rationale.summary or "") if rationale is not None else "",
@@ -254,7 +280,11 @@ async def run_tests_job(
 ) -> None:
     """Create the test, run it, poll it to the end, fill the record; always clean up."""
     record.upstream["criteria"] = prepared.criteria
-    record.upstream["test_id"] = await api.create_test(prepared.body)
+    try:
+        record.upstream["test_id"] = await api.create_test(prepared.body)
+    except RequestValidationError as exc:  # name the fields as the caller wrote them
+        exc.errors = [FieldError(argument_of(e.location), e.reason) for e in exc.errors]
+        raise
     await save(record)  # a replica (or a crash report) knows which test to clean up
     await resume_tests_job(
         api, record, poll_seconds=poll_seconds, max_seconds=max_seconds, on_poll=on_poll, save=save
@@ -296,7 +326,7 @@ async def resume_tests_job(
             invocation = await api.get_invocation(invocation.id)
             fill_record(record, invocation)
             counts = ", ".join(f"{n} {s}" for s, n in invocation.counts().items()) or "no runs"
-            await on_poll(f"test run {counts}, {time.monotonic() - started:.0f} s elapsed")
+            await on_poll(f"test run {counts}, {time.monotonic() - started:.1f} s elapsed")
         fill_record(record, invocation)
     finally:
         with anyio.move_on_after(CLEANUP_SECONDS, shield=True):

@@ -61,7 +61,7 @@ _MIGRATIONS: dict[int, str] = {
                    'created_at', created_at, 'started_at', started_at,
                    'finished_at', finished_at, 'request', json(request), 'turns', json(turns),
                    'analysis', json(analysis), 'error', error, 'error_type', error_type,
-                   'frames', frames)
+                   'frames', frames{more})
         FROM simulations;
     """,
 }
@@ -140,12 +140,20 @@ class SQLiteStore:
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='simulations'"
             ).fetchone()
             for version in range(current + 1, SCHEMA_VERSION + 1):
-                if version == 2 and not legacy:
-                    pass
-                else:
-                    for statement in _MIGRATIONS[version].split(";"):
-                        if statement.strip():
-                            db.execute(statement)
+                script = _MIGRATIONS[version]
+                if version == 2:
+                    if not legacy:
+                        script = ""
+                    columns = {row[1] for row in db.execute("PRAGMA table_info(simulations)")}
+                    more = ""  # columns a later version of the old table had
+                    if "backend" in columns:
+                        more += ", 'backend', COALESCE(backend, 'stream')"
+                    if "upstream" in columns:
+                        more += ", 'upstream', json(COALESCE(upstream, '{}'))"
+                    script = script.replace("{more}", more)
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
                 db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
             db.execute("COMMIT")
         except BaseException:
