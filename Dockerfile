@@ -17,7 +17,8 @@ WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY agents_mcp ./agents_mcp
 COPY config ./config
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# with the `postgres` extra (psycopg 3), so replicas can share a database (AGENTS_MCP_DATABASE_URL)
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[postgres]"
 
 # --- run ---------------------------------------------------------------------------------------
 FROM python:3.12-slim

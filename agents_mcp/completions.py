@@ -85,8 +85,7 @@ async def _list_agents_directly(api: AgentsAPI, search: str | None) -> list[dict
 
 async def stored_simulation_ids(state: AppState) -> list[str]:
     """Stored simulations, newest first."""
-    store = state.simulations.store
-    return await anyio.to_thread.run_sync(store.ids)
+    return await state.simulations.store.ids()
 
 
 async def stored_run_ids(state: AppState) -> list[str]:

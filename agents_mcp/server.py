@@ -14,6 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 from mcp.server import MCPServer
@@ -197,6 +198,7 @@ def _lifespan(settings: Settings) -> Callable[[Any], Any]:
     async def lifespan(server: Any) -> AsyncIterator[AppState]:
         from agents_mcp.api import AgentsAPI, create_http_client
         from agents_mcp.simulations import SimulationManager
+        from agents_mcp.stores import make_store
 
         async with AsyncExitStack() as stack:
             http = create_http_client(settings)
@@ -212,6 +214,10 @@ def _lifespan(settings: Settings) -> Callable[[Any], Any]:
                     backend=settings.simulation_backend,
                     poll_seconds=settings.poll_seconds,
                     simulation_timeout=settings.simulation_timeout,
+                    store=make_store(
+                        settings.simulation_data_dir,
+                        settings.database_url.get_secret_value() if settings.database_url else None,
+                    ),
                 )
             )
             test_runs = await stack.enter_async_context(_test_runs(settings, api))
@@ -264,6 +270,10 @@ def build_server(
         register_secret(effective.api_key.get_secret_value())
     if effective.auth_token is not None:
         register_secret(effective.auth_token.get_secret_value())
+    if effective.database_url is not None:
+        url = effective.database_url.get_secret_value()
+        register_secret(url)
+        register_secret(urlsplit(url).password)  # as psycopg may echo it alone
 
     enabled = enabled_tools(effective)
     mcp = AgentsMCPServer(

@@ -49,6 +49,7 @@ ENV_VARS: dict[str, str] = {
     "simulation_backend": "AGENTS_MCP_SIMULATION_BACKEND",
     "poll_seconds": "AGENTS_MCP_POLL_SECONDS",
     "max_runs": "AGENTS_MCP_MAX_RUNS",
+    "database_url": "AGENTS_MCP_DATABASE_URL",
 }
 
 
@@ -82,6 +83,8 @@ class Settings(BaseModel):
     simulation_backend: Literal["auto", "stream", "tests"] = "auto"
     poll_seconds: float = Field(2.0, gt=0, le=60)  # agent-testing API: poll an invocation
     max_runs: int = Field(30, ge=1, le=10_000)  # test runs one call starts without confirmation
+    # PostgreSQL shared by replicas (postgresql://user:password@host/db); None: SQLite in data_dir
+    database_url: SecretStr | None = None
 
     @field_validator("tools", "allowed_hosts", "request_state_keys", mode="before")
     @classmethod
@@ -105,6 +108,15 @@ class Settings(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (or postgres://)")
+        return value
 
     @property
     def api_base_url(self) -> str:

@@ -2,12 +2,16 @@
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
 from sandbox_fixture import SandboxHandle
 
 from agents_mcp.settings import ENV_VARS
+
+if TYPE_CHECKING:
+    from postgres_fixture import PostgresServer
 
 # CI draws the same hypothesis examples on every run, so a submission never fails on a new draw;
 # local runs draw new ones each time, to keep finding what CI would not.
@@ -49,3 +53,24 @@ def fresh_sandbox(sandbox: SandboxHandle) -> Iterator[SandboxHandle]:
     sandbox.reset()
     yield sandbox
     sandbox.reset()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator["PostgresServer"]:
+    """A real PostgreSQL on 127.0.0.1 for the session (fails, never skips, when it is missing)."""
+    from postgres_fixture import PostgresServer
+
+    try:
+        server = PostgresServer()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server.start()
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def pg_url(postgres: "PostgresServer") -> str:
+    """The URL of a fresh database on the session's PostgreSQL."""
+    return postgres.create_database()

@@ -334,7 +334,7 @@ async def test_a_thousand_mixed_calls_leave_no_connections_or_tasks(
         manager = spy.managers[0]
         assert manager._jobs == {}, list(manager._jobs)
         # every stalled simulation ended by its cancellation (a stall outlasts the test)
-        records = [manager.store.get(i) for i in manager.store.ids()]
+        records = [await manager.store.get(i) for i in await manager.store.ids()]
         cancelled = sum(1 for r in records if r is not None and r.status == "cancelled")
         asked = mix.outcomes.get("simulate_conversation:cancelled", 0) + mix.cancel_requests
         assert cancelled == asked, (cancelled, asked)

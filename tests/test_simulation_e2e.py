@@ -190,9 +190,9 @@ async def test_cancelling_the_call_stops_the_simulation_and_closes_the_stream(
         assert await wait_until(lambda: running_upstream(fresh_sandbox) == 0, 1.0)
         assert time.monotonic() - cancelled_at < 1.0
 
-        store = SimulationStore(tmp_path).open()
-        (sid,) = store.ids()
-        store.close()
+        store = await SimulationStore(tmp_path).open()
+        (sid,) = await store.ids()
+        await store.close()
         shown = await client.call_tool("get_simulation", {"simulation_id": sid})
         s = shown.structured_content
         assert s["status"] == "cancelled"

@@ -40,21 +40,21 @@ async def test_at_most_max_concurrent_stream_and_the_rest_wait_or_are_refused(
 
     try:
         async with SimulationManager(api, tmp_path, max_concurrent=1, max_queued=1) as manager:
-            first = manager.start(AGENT, build_request("Refund [turns=6]"))
-            second = manager.start(AGENT, build_request("Order status [turns=6]"))
+            first = await manager.start(AGENT, build_request("Refund [turns=6]"))
+            second = await manager.start(AGENT, build_request("Order status [turns=6]"))
             with pytest.raises(SimulationBusyError, match="2 already started"):
-                manager.start(AGENT, build_request("Billing [turns=6]"))
+                await manager.start(AGENT, build_request("Billing [turns=6]"))
             async with anyio.create_task_group() as tg:
                 tg.start_soon(watch)
                 await anyio.sleep(0.1)
-                assert manager.get(second.simulation_id).status == "queued"
+                assert (await manager.get(second.simulation_id)).status == "queued"
                 a = await manager.wait(first.simulation_id, 30)
                 b = await manager.wait(second.simulation_id, 30)
                 tg.cancel_scope.cancel()
             assert a.status == b.status == "done"
             assert a.finished_at <= b.started_at  # the second waited for the slot
             assert peak == 1
-            assert len(manager.store.ids()) == 2  # the refused one left no trace
+            assert len(await manager.store.ids()) == 2  # the refused one left no trace
     finally:
         await api.aclose()
 
@@ -66,7 +66,7 @@ async def test_wait_returns_the_progress_so_far_when_time_is_up(
     api = api_for(fresh_sandbox)
     try:
         async with SimulationManager(api, tmp_path) as manager:
-            sid = manager.start(AGENT, build_request("Refund [turns=20]")).simulation_id
+            sid = (await manager.start(AGENT, build_request("Refund [turns=20]"))).simulation_id
             started = time.monotonic()
             record = await manager.wait(sid, 0.3)
             assert 0.25 < time.monotonic() - started < 1.0
@@ -85,13 +85,13 @@ async def test_a_stopping_server_closes_streams_and_keeps_partial_results(
     api = api_for(fresh_sandbox)
     try:
         async with SimulationManager(api, tmp_path, checkpoint_seconds=0.1) as manager:
-            sid = manager.start(AGENT, build_request("Long chat [turns=200]")).simulation_id
+            sid = (await manager.start(AGENT, build_request("Long chat [turns=200]"))).simulation_id
             await manager.wait(sid, 0.4)
             assert fresh_sandbox.status()["running_simulations"] == 1
             # a checkpoint is on disk while it runs (other processes can read it)
-            reader = SimulationStore(tmp_path).open()
-            assert len(reader.get(sid).turns) > 0
-            reader.close()
+            reader = await SimulationStore(tmp_path).open()
+            assert len((await reader.get(sid)).turns) > 0
+            await reader.close()
         stopped = time.monotonic()
         for _ in range(20):  # the upstream streams close within a second
             if not fresh_sandbox.status()["running_simulations"]:
@@ -99,9 +99,9 @@ async def test_a_stopping_server_closes_streams_and_keeps_partial_results(
             await anyio.sleep(0.05)
         assert time.monotonic() - stopped < 1.2
         assert fresh_sandbox.status()["running_simulations"] == 0
-        store = SimulationStore(tmp_path).open()
-        record = store.get(sid)
-        store.close()
+        store = await SimulationStore(tmp_path).open()
+        record = await store.get(sid)
+        await store.close()
         assert record.status == "failed" and record.error == INTERRUPTED
         assert 0 < len(record.turns) < 200
     finally:

@@ -73,16 +73,16 @@ async def test_auto_switches_after_a_404_and_stays_switched(
     api = make_api(srv.base_url, sleep=anyio.sleep)
     async with api, manager_for(api, tmp_path, backend="auto") as manager:
         assert manager.current_backend == "stream"
-        first = manager.start(AGENT, build_request("You want a refund."))
+        first = await manager.start(AGENT, build_request("You want a refund."))
         record = await manager.wait(first.simulation_id, 10)
         assert record.status == "done", record.error
         assert record.backend == "tests" and record.upstream["switched_from_stream"]
         assert record.analysis["call_successful"] == "success"
         assert record.upstream["test_deleted"] and record.upstream["credits_used"] == 7
         assert manager.current_backend == "tests"
-        second = manager.start(AGENT, build_request("You want a refund."))
+        second = await manager.start(AGENT, build_request("You want a refund."))
         assert (await manager.wait(second.simulation_id, 10)).status == "done"
-        stored = manager.store.get(first.simulation_id)
+        stored = await manager.store.get(first.simulation_id)
         assert stored.backend == "tests" and stored.upstream["invocation_id"] == "inv_1"
     assert srv.count("POST", STREAM) == 1  # the second never tried the stream
     assert srv.count("POST", CREATE) == 2 and srv.count("DELETE", TEST) == 2
@@ -92,7 +92,7 @@ async def test_auto_switches_after_a_404_and_stays_switched(
 async def test_stream_backend_does_not_switch(srv: APITestServer, tmp_path: Path) -> None:
     api = make_api(srv.base_url, sleep=anyio.sleep)
     async with api, manager_for(api, tmp_path, backend="stream") as manager:
-        sid = manager.start(AGENT, build_request("You want a refund.")).simulation_id
+        sid = (await manager.start(AGENT, build_request("You want a refund."))).simulation_id
         record = await manager.wait(sid, 10)
     assert record.status == "failed" and record.error_type == "EndpointGoneError"
     assert srv.count("POST", CREATE) == 0
@@ -107,7 +107,7 @@ async def test_one_progress_event_per_poll(srv: APITestServer, tmp_path: Path) -
 
     api = make_api(srv.base_url, sleep=anyio.sleep)
     async with api, manager_for(api, tmp_path, backend="tests") as manager:
-        sid = manager.start(AGENT, build_request("You want a refund.")).simulation_id
+        sid = (await manager.start(AGENT, build_request("You want a refund."))).simulation_id
         record = await manager.wait(sid, 10, collect)
     assert record.status == "done" and record.analysis["call_successful"] == "failure"
     assert [e.frames for e in events] == [1, 2, 3]
@@ -122,7 +122,7 @@ async def test_cancel_cancels_the_invocation_and_deletes_the_test(
     script_tests_api(srv, invocation("pending"))
     api = make_api(srv.base_url, sleep=anyio.sleep)
     async with api, manager_for(api, tmp_path, backend="tests") as manager:
-        sid = manager.start(AGENT, build_request("You want a refund.")).simulation_id
+        sid = (await manager.start(AGENT, build_request("You want a refund."))).simulation_id
         await manager.wait(sid, 0.3)
         record = await manager.cancel(sid)
     assert record.status == "cancelled"
@@ -136,7 +136,7 @@ async def test_a_run_past_the_timeout_is_cancelled_and_cleaned_up(
     script_tests_api(srv, invocation("pending"))
     api = make_api(srv.base_url, sleep=anyio.sleep)
     async with api, manager_for(api, tmp_path, backend="tests", simulation_timeout=0.3) as manager:
-        sid = manager.start(AGENT, build_request("You want a refund.")).simulation_id
+        sid = (await manager.start(AGENT, build_request("You want a refund."))).simulation_id
         record = await manager.wait(sid, 10)
     assert record.status == "failed" and "took longer than 0.3 s" in record.error
     assert srv.count("POST", CANCEL) == 1 and srv.count("DELETE", TEST) == 1
@@ -148,7 +148,7 @@ async def test_a_failing_poll_still_cleans_up(srv: APITestServer, tmp_path: Path
     srv.script("GET", INVOCATION, gone)
     api = make_api(srv.base_url, sleep=anyio.sleep)
     async with api, manager_for(api, tmp_path, backend="tests") as manager:
-        sid = manager.start(AGENT, build_request("You want a refund.")).simulation_id
+        sid = (await manager.start(AGENT, build_request("You want a refund."))).simulation_id
         record = await manager.wait(sid, 10)
     assert record.status == "failed" and record.error_type == "ResourceNotFoundError"
     assert srv.count("POST", CANCEL) == 1 and srv.count("DELETE", TEST) == 1
@@ -159,7 +159,7 @@ async def test_a_422_on_create_runs_nothing(srv: APITestServer, tmp_path: Path) 
     srv.script("POST", CREATE, Reply(status=422, json={"detail": detail}))
     api = make_api(srv.base_url, sleep=anyio.sleep)
     async with api, manager_for(api, tmp_path, backend="tests") as manager:
-        sid = manager.start(AGENT, build_request("You want a refund.")).simulation_id
+        sid = (await manager.start(AGENT, build_request("You want a refund."))).simulation_id
         record = await manager.wait(sid, 10)
     assert record.status == "failed" and record.error_type == "RequestValidationError"
     assert "simulation_scenario: too long" in record.error
@@ -173,7 +173,7 @@ async def test_a_422_on_run_deletes_the_test(srv: APITestServer, tmp_path: Path)
     srv.script("POST", RUN, Reply(status=422, json={"detail": detail}))
     api = make_api(srv.base_url, sleep=anyio.sleep)
     async with api, manager_for(api, tmp_path, backend="tests") as manager:
-        sid = manager.start(AGENT, build_request("You want a refund.")).simulation_id
+        sid = (await manager.start(AGENT, build_request("You want a refund."))).simulation_id
         record = await manager.wait(sid, 10)
     assert record.status == "failed" and "agent has no such branch" in record.error
     assert srv.count("POST", CANCEL) == 0 and srv.count("DELETE", TEST) == 1

@@ -220,7 +220,8 @@ def test_a_20_turn_tests_record_summarises_within_budget() -> None:
     assert "agent-testing API" in view.text and "FAILURE (guessed)" in view.text
 
 
-def test_a_store_of_the_first_schema_gains_the_new_columns(tmp_path) -> None:
+@pytest.mark.anyio
+async def test_a_store_of_the_first_schema_gains_the_new_columns(tmp_path) -> None:
     import sqlite3
 
     from agents_mcp.simulations.store import FILENAME, SimulationStore
@@ -235,9 +236,9 @@ def test_a_store_of_the_first_schema_gains_the_new_columns(tmp_path) -> None:
         NULL, '{}', '[]', NULL, NULL, NULL, 0, 'elsewhere:1');"""
     )
     old.close()
-    store = SimulationStore(tmp_path).open()
+    store = await SimulationStore(tmp_path).open()
     try:
-        assert store.get("sim_00000000000000aa").backend == "stream"  # the old rows
+        assert (await store.get("sim_00000000000000aa")).backend == "stream"  # the old rows
         record = SimulationRecord(
             simulation_id="sim_00000000000000bb",
             agent_id="agent_x",
@@ -246,8 +247,8 @@ def test_a_store_of_the_first_schema_gains_the_new_columns(tmp_path) -> None:
             backend="tests",
             upstream={"test_id": "t1", "invocation_id": "i1"},
         )
-        store.save(record)
-        again = store.get("sim_00000000000000bb")
+        await store.save(record)
+        again = await store.get("sim_00000000000000bb")
         assert again.backend == "tests" and again.upstream == record.upstream
     finally:
-        store.close()
+        await store.close()

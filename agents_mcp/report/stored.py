@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
+
 from agents_mcp.report.render import render_report
 from agents_mcp.simulations.record import SimulationRecord, is_simulation_id
 from agents_mcp.simulations.store import FILENAME, SimulationStore
@@ -45,11 +47,15 @@ def simulation_report(record: SimulationRecord) -> str:
 def _load_simulation(simulation_id: str, data_dir: Path) -> SimulationRecord:
     if not (data_dir / FILENAME).exists():
         raise ReportError(f"No stored simulations in {data_dir} (set AGENTS_MCP_DATA_DIR).")
-    store = SimulationStore(data_dir).open()
-    try:
-        record = store.get(simulation_id)
-    finally:
-        store.close()
+
+    async def read() -> SimulationRecord | None:
+        store = await SimulationStore(data_dir).open()
+        try:
+            return await store.get(simulation_id)
+        finally:
+            await store.close()
+
+    record = anyio.run(read)
     if record is None:
         raise ReportError(f"Unknown simulation id {simulation_id!r} in {data_dir}.")
     return record

@@ -1,184 +1,130 @@
-"""Simulations on disk: one SQLite file (stdlib sqlite3, WAL), so results outlive the server.
+"""Simulations in the store: `SimulationRecord` <-> the generic records of kind "simulation".
 
-A row is written when a simulation starts (with its request), checkpointed while it runs, and
-written again the moment it finishes, fails or is cancelled (with the turns received so far).
-Several server processes may share one data directory (a desktop app and an editor each start
-one): every row names the process that owns it, and a row left unfinished by a process that no
-longer exists reads as failed ("interrupted"), never as running forever.
+A thin typed layer over any `Store` (SQLite by default, PostgreSQL when a database URL is set):
+a record is written when a simulation starts, checkpointed while it runs, and written again the
+moment it ends. Reading an unfinished record whose owner stopped (see `Store.presumed_dead`)
+takes it over: by default it is marked interrupted, keeping the turns received until then; the
+runner passes `resumable` for jobs it can finish elsewhere (an upstream test invocation).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import sqlite3
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agents_mcp.simulations.record import FINISHED, SimulationRecord
+from agents_mcp.simulations.record import SimulationRecord
+from agents_mcp.stores import SQLiteStore, Store
+from agents_mcp.stores.base import StoredRecord
+from agents_mcp.stores.sqlite import FILENAME
 
-FILENAME = "simulations.sqlite3"
+__all__ = ["FILENAME", "INTERRUPTED", "KIND", "SimulationStore"]
+
+logger = logging.getLogger("agents_mcp.simulations")
+
+KIND = "simulation"
 INTERRUPTED = (
     "The server stopped before this simulation finished (it was restarted or crashed). "
     "The turns received until then are kept; run the simulation again for a complete result."
 )
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS simulations (
-    simulation_id TEXT PRIMARY KEY,
-    agent_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL,
-    request TEXT NOT NULL,
-    turns TEXT NOT NULL,
-    analysis TEXT,
-    error TEXT,
-    error_type TEXT,
-    frames INTEGER NOT NULL DEFAULT 0,
-    owner TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS simulations_created ON simulations (created_at);
-"""
-# columns added after the first schema: added to an older file when it is opened
-_ADDED = {"backend": "TEXT NOT NULL DEFAULT 'stream'", "upstream": "TEXT"}
-_COLUMNS = (
-    "simulation_id, agent_id, status, created_at, started_at, finished_at, request, turns, "
-    "analysis, error, error_type, frames, owner, backend, upstream"
-)
+_FIELDS = frozenset(f.name for f in dataclasses.fields(SimulationRecord))
 
 
-def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def to_data(record: SimulationRecord) -> dict[str, Any]:
+    return dataclasses.asdict(record)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    except OSError:
-        return False
-    return True
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+def from_data(data: dict[str, Any]) -> SimulationRecord:
+    """A record from its stored document; keys a newer version added are ignored."""
+    return SimulationRecord(**{k: v for k, v in data.items() if k in _FIELDS})
 
 
 class SimulationStore:
-    """Synchronous and quick (one small transaction per call); used from the event loop."""
+    """Typed access to simulation records; `store` is a `Store` or a data directory (SQLite)."""
 
-    def __init__(self, data_dir: Path | str, max_stored: int = 500) -> None:
-        self.path = Path(data_dir).expanduser() / FILENAME
+    def __init__(
+        self,
+        store: Store | Path | str,
+        max_stored: int = 500,
+        *,
+        lease_seconds: float = 10.0,
+        resumable: Callable[[SimulationRecord], bool] | None = None,
+    ) -> None:
+        self.store: Store = SQLiteStore(store) if isinstance(store, Path | str) else store
         self.max_stored = max_stored
-        self.owner = _owner()
-        self._db: sqlite3.Connection | None = None
-
-    def open(self) -> SimulationStore:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(_SCHEMA)
-        present = {row[1] for row in db.execute("PRAGMA table_info(simulations)")}
-        for column, kind in _ADDED.items():
-            if column not in present:
-                db.execute(f"ALTER TABLE simulations ADD COLUMN {column} {kind}")
-        self._db = db
-        return self
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self.lease_seconds = lease_seconds
+        self.resumable = resumable or (lambda record: False)
 
     @property
-    def db(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise RuntimeError("the simulation store is not open")
-        return self._db
+    def owner(self) -> str:
+        return self.store.owner
 
-    def save(self, record: SimulationRecord) -> None:
-        row = (
+    async def open(self) -> SimulationStore:
+        await self.store.open()
+        return self
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    async def save(self, record: SimulationRecord) -> bool:
+        """Write the record as this process's; False when another replica took the job over."""
+        return await self.store.put(
+            KIND,
             record.simulation_id,
-            record.agent_id,
-            record.status,
-            record.created_at,
-            record.started_at,
-            record.finished_at,
-            _dump(record.request),
-            _dump(record.turns),
-            None if record.analysis is None else _dump(record.analysis),
-            record.error,
-            record.error_type,
-            record.frames,
-            self.owner,
-            record.backend,
-            _dump(record.upstream) if record.upstream else None,
+            to_data(record),
+            status=record.status,
+            created_at=record.created_at,
+            lease_seconds=self.lease_seconds,
         )
-        marks = ", ".join("?" * len(row))
-        self.db.execute(f"INSERT OR REPLACE INTO simulations ({_COLUMNS}) VALUES ({marks})", row)
 
-    def get(self, simulation_id: str) -> SimulationRecord | None:
-        row = self.db.execute(
-            f"SELECT {_COLUMNS} FROM simulations WHERE simulation_id = ?", (simulation_id,)
-        ).fetchone()
-        if row is None:
+    async def load(self, simulation_id: str) -> StoredRecord | None:
+        return await self.store.get(KIND, simulation_id)
+
+    async def get(self, simulation_id: str) -> SimulationRecord | None:
+        """The record; an orphan (owner stopped, not resumable) is marked interrupted first."""
+        stored = await self.load(simulation_id)
+        if stored is None:
             return None
-        record = SimulationRecord(
-            simulation_id=row[0],
-            agent_id=row[1],
-            status=row[2],
-            created_at=row[3],
-            started_at=row[4],
-            finished_at=row[5],
-            request=json.loads(row[6]),
-            turns=json.loads(row[7]),
-            analysis=None if row[8] is None else json.loads(row[8]),
-            error=row[9],
-            error_type=row[10],
-            frames=row[11],
-            backend=row[13] or "stream",
-            upstream=json.loads(row[14]) if row[14] else {},
+        record = from_data(stored.data)
+        if stored.finished or not self.store.presumed_dead(stored, await self._now()):
+            return record
+        if self.resumable(record):
+            return record  # the runner's keeper takes it over and finishes it
+        return await self.interrupt(stored) or record
+
+    async def _now(self) -> float:
+        clock = getattr(self.store, "clock", None)
+        return float(await clock()) if clock is not None else time.time()
+
+    async def interrupt(self, stored: StoredRecord) -> SimulationRecord | None:
+        """Claim an orphan and mark it interrupted; None if another replica claimed it first."""
+        if not await self.store.claim(KIND, stored, self.lease_seconds):
+            fresh = await self.load(stored.record_id)
+            return from_data(fresh.data) if fresh else None
+        record = from_data(stored.data)
+        record.status = "failed"
+        record.error = INTERRUPTED
+        record.error_type = "Interrupted"
+        record.finished_at = time.time()
+        await self.save(record)
+        logger.warning(
+            "simulation %s: its server (%s) stopped; marked interrupted with %d turns",
+            record.simulation_id,
+            stored.owner,
+            len(record.turns),
         )
-        if not record.finished and self._orphaned(row[12]):
-            record.status = "failed"
-            record.error = INTERRUPTED
-            record.error_type = "Interrupted"
-            self.save(record)
         return record
 
-    def _orphaned(self, owner: str) -> bool:
-        """An unfinished row is orphaned when its process is gone (or is this one, restarted)."""
-        if owner == self.owner:
-            return True  # this process never leaves a row unfinished once its job has ended
-        host, _, pid = owner.rpartition(":")
-        if host != socket.gethostname() or not pid.isdigit():
-            return False  # another machine sharing the directory: cannot tell, trust the row
-        return not _pid_alive(int(pid))
+    async def prune(self) -> int:
+        """Keep the newest `max_stored` finished records; returns how many went."""
+        return await self.store.prune(KIND, self.max_stored)
 
-    def prune(self) -> int:
-        """Keep the newest `max_stored` finished rows (unfinished ones always stay); returns how
-        many went."""
-        finished = tuple(sorted(FINISHED))
-        marks = ", ".join("?" * len(finished))
-        cursor = self.db.execute(
-            f"""DELETE FROM simulations WHERE status IN ({marks}) AND simulation_id NOT IN (
-                    SELECT simulation_id FROM simulations WHERE status IN ({marks})
-                    ORDER BY created_at DESC LIMIT ?)""",
-            (*finished, *finished, self.max_stored),
-        )
-        return cursor.rowcount
+    async def ids(self) -> list[str]:
+        """Stored simulation ids, newest first (at most 10 000)."""
+        return [r.record_id for r in await self.store.list(KIND, limit=10_000)]
 
-    def ids(self) -> list[str]:
-        """Every stored simulation id, newest first."""
-        rows = self.db.execute("SELECT simulation_id FROM simulations ORDER BY created_at DESC")
-        return [row[0] for row in rows]
-
-    def count(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM simulations").fetchone()[0]
+    async def count(self) -> int:
+        return await self.store.count(KIND)

@@ -276,7 +276,7 @@ async def run_tests_job(
     poll_seconds: float,
     max_seconds: float,
     on_poll: PollCallback,
-    save: Callable[[SimulationRecord], None],
+    save: Callable[[SimulationRecord], Awaitable[Any]],
 ) -> None:
     """Create the test, run it, poll it to the end, fill the record; always clean up."""
     record.upstream["criteria"] = prepared.criteria
@@ -285,7 +285,7 @@ async def run_tests_job(
     except RequestValidationError as exc:  # name the fields as the caller wrote them
         exc.errors = [FieldError(argument_of(e.location), e.reason) for e in exc.errors]
         raise
-    save(record)  # a replica (or a crash report) knows which test to clean up
+    await save(record)  # a replica (or a crash report) knows which test to clean up
     await resume_tests_job(
         api, record, poll_seconds=poll_seconds, max_seconds=max_seconds, on_poll=on_poll, save=save
     )
@@ -298,7 +298,7 @@ async def resume_tests_job(
     poll_seconds: float,
     max_seconds: float,
     on_poll: PollCallback,
-    save: Callable[[SimulationRecord], None],
+    save: Callable[[SimulationRecord], Awaitable[Any]],
 ) -> None:
     """Run (when no invocation is recorded yet) and poll the record's test to the end, then
     delete it. A replica can call this for a record another process started."""
@@ -312,7 +312,7 @@ async def resume_tests_job(
                 record.agent_id, tests=[test_id], name=f"agents-mcp {record.simulation_id}"
             )
             upstream["invocation_id"] = invocation.id
-            save(record)
+            await save(record)
         else:
             invocation = await api.get_invocation(str(upstream["invocation_id"]))
         while not invocation.done:
@@ -338,6 +338,8 @@ async def _clean_up(
 ) -> None:
     """Cancel an unfinished invocation, then delete the test; failures are noted, not raised."""
     upstream = record.upstream
+    if upstream.get("handed_over"):  # another replica polls it on and cleans up: leave it
+        return
     invocation_id = upstream.get("invocation_id")
     if invocation_id and (invocation is None or not invocation.done):
         try:

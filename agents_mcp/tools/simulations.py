@@ -42,6 +42,7 @@ from agents_mcp.simulations.record import is_simulation_id
 from agents_mcp.simulations.request import RequestBuildError, build_request
 from agents_mcp.simulations.summary import WAIT_HINT_SECONDS, PageError, View, render
 from agents_mcp.state import AppState
+from agents_mcp.stores.base import StoreError
 from agents_mcp.tools import ToolDefinition
 from agents_mcp.tools.errors import ToolCall, tool_call, tool_error
 
@@ -168,10 +169,13 @@ async def simulate_conversation(
                 call.outcome = "invalid_arguments"
                 raise ToolError(str(exc)) from None
         try:
-            record = manager.start(agent_id, request, prepared)
+            record = await manager.start(agent_id, request, prepared)
         except SimulationBusyError as exc:
             call.outcome = "busy"
             raise tool_error(exc) from None
+        except StoreError as exc:  # the shared store is down: nothing was started
+            call.outcome = "store_unavailable"
+            raise ToolError(str(exc)) from None
         sid = record.simulation_id
         try:
             record = await manager.wait(sid, wait_seconds, _progress_reporter(ctx))
@@ -197,12 +201,17 @@ def _check_id(simulation_id: str, call: ToolCall) -> None:
         )
 
 
-def _known(manager: SimulationManager, simulation_id: str, call: ToolCall) -> SimulationRecord:
+async def _known(
+    manager: SimulationManager, simulation_id: str, call: ToolCall
+) -> SimulationRecord:
     try:
-        return manager.get(simulation_id)
+        return await manager.get(simulation_id)
     except UnknownSimulationError as exc:
         call.outcome = "unknown_simulation"
         raise tool_error(exc) from None
+    except StoreError as exc:  # the shared store is down
+        call.outcome = "store_unavailable"
+        raise ToolError(str(exc)) from None
 
 
 async def get_simulation(
@@ -222,10 +231,14 @@ async def get_simulation(
     async with tool_call("get_simulation") as call:
         _check_id(simulation_id, call)
         manager = _manager(ctx)
-        record = _known(manager, simulation_id, call)
+        record = await _known(manager, simulation_id, call)
         if wait_seconds > 0 and not record.finished:
             # Abandoning this wait (cancellation) ends the wait only; the simulation goes on.
-            record = await manager.wait(simulation_id, wait_seconds, _progress_reporter(ctx))
+            try:
+                record = await manager.wait(simulation_id, wait_seconds, _progress_reporter(ctx))
+            except StoreError as exc:
+                call.outcome = "store_unavailable"
+                raise ToolError(str(exc)) from None
         try:
             view = render(explained(record, manager, "get_simulation"), detail, page)
         except PageError as exc:
@@ -243,7 +256,7 @@ async def cancel_simulation(
     async with tool_call("cancel_simulation") as call:
         _check_id(simulation_id, call)
         manager = _manager(ctx)
-        record = _known(manager, simulation_id, call)
+        record = await _known(manager, simulation_id, call)
         if not record.finished:
             record = await manager.cancel(simulation_id, "Cancelled on request.")
         return _result(render(explained(record, manager, "cancel_simulation")))
@@ -259,9 +272,11 @@ async def simulation_resource(simulation_id: str, ctx: Context) -> str:
     if not is_simulation_id(simulation_id):
         raise ResourceNotFoundError(f"Unknown simulation id {simulation_id[:40]!r}")
     try:
-        record = _manager(ctx).get(simulation_id)
+        record = await _manager(ctx).get(simulation_id)
     except UnknownSimulationError as exc:
         raise ResourceNotFoundError(error_text(exc)) from None
+    except StoreError as exc:
+        raise ResourceNotFoundError(str(exc)) from None
     return json.dumps(record.document(), ensure_ascii=False, separators=(",", ":"))
 
 
