@@ -10,7 +10,7 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from agents_mcp.api import models
@@ -245,7 +245,7 @@ class _Conversation(TurnRecords, ToolCalls, Judging):
             self.state.closed = True
         return Simulation(self.frames, self._analysis(), self.state.truncated)
 
-    def _steps(self, plan: dict[str, Any]) -> list[Any]:
+    def _steps(self, plan: dict[str, Any]) -> list[Callable[[], None]]:
         question, answer = self.rng.choice(self.topic.followups)
         self.asked.add(question)
         return [
@@ -261,7 +261,7 @@ class _Conversation(TurnRecords, ToolCalls, Judging):
             lambda: self._agent_closing(),
         ]
 
-    def _fillers(self, plan: dict[str, Any]) -> Iterable[list[Any]]:
+    def _fillers(self, plan: dict[str, Any]) -> Iterator[list[Callable[..., None]]]:
         extra: list[ToolSpec] = list(plan["extra"])
         n = 0
         while True:

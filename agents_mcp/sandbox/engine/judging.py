@@ -9,6 +9,7 @@ from typing import Any
 
 from agents_mcp.api import models
 from agents_mcp.sandbox.engine.agent_doc import _list, _str
+from agents_mcp.sandbox.engine.records import SharedState
 from agents_mcp.sandbox.engine.text import _keywords, _third_person
 from agents_mcp.sandbox.engine.vocabulary import NUMBERS, RESULT_DIRECTIVE
 
@@ -32,7 +33,7 @@ _COLLECT_WORDS = (
 )
 
 
-class Judging:
+class Judging(SharedState):
     """Judges the finished conversation: criteria, data collection, summary."""
 
     def _analysis(self) -> dict[str, Any]:
@@ -215,8 +216,8 @@ class Judging:
                 if self.mood == "frustrated" and not self.state.resolved
                 else ("neutral" if self.mood == "frustrated" else "positive")
             )
-            outcome = "resolved" if self.state.resolved else "not resolved"
-            why = f"The user sounded {self.mood} and the issue was {outcome}."
+            resolved = "resolved" if self.state.resolved else "not resolved"
+            why = f"The user sounded {self.mood} and the issue was {resolved}."
         elif any(
             w in low for w in ("intent", "issue", "reason", "topic", "category", "type", "request")
         ):

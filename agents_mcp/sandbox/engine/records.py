@@ -4,12 +4,18 @@ Simulation, and the per-conversation state (tool events, resolved/verified/close
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents_mcp.api import models
 from agents_mcp.sandbox.engine.vocabulary import PRICES
+
+if TYPE_CHECKING:
+    from agents_mcp.api.request_models import ToolMockConfig
+    from agents_mcp.sandbox.engine.agent_doc import AgentView
+    from agents_mcp.sandbox.engine.vocabulary import Topic
 
 
 @dataclass
@@ -82,7 +88,41 @@ def _history_turn(turn: dict[str, Any], agent_id: str) -> dict[str, Any]:
     return out.model_dump(mode="json")
 
 
-class TurnRecords:
+class SharedState:
+    """What the mixins (records, tool_calls, judging) read and write: the conversation
+    (dialogue._Conversation) sets it all up. Declarations only, for the type checker."""
+
+    agent: AgentView
+    request: models.SimulateRequest
+    resolver: MockResolver | None
+    rng: random.Random
+    mocks: dict[str, ToolMockConfig]
+    topic: Topic
+    mood: str
+    vars: dict[str, str]
+    slots: dict[str, str]
+    state: _State
+    clock: int
+    request_counter: int
+    frames: list[list[dict[str, Any]]]
+    context_tokens: int
+
+    if TYPE_CHECKING:
+
+        def _token(self, n: int) -> str: ...
+        def fill(self, text: str) -> str: ...
+        def subst(self, text: str) -> str: ...
+        def _turn(
+            self,
+            role: str,
+            message: str | None,
+            *,
+            tool_calls: list[Any] | None = None,
+            tool_results: list[Any] | None = None,
+        ) -> dict[str, Any]: ...
+
+
+class TurnRecords(SharedState):
     """Adds user and agent turns (and their tool entries) to the transcript."""
 
     def _user_say(self, text: str) -> None:

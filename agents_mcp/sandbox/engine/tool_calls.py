@@ -9,12 +9,12 @@ from typing import Any
 
 from agents_mcp.api import models
 from agents_mcp.sandbox.engine.agent_doc import ToolSpec, _list, _str
-from agents_mcp.sandbox.engine.records import _Event
+from agents_mcp.sandbox.engine.records import SharedState, _Event
 from agents_mcp.sandbox.engine.text import _text
 from agents_mcp.sandbox.engine.vocabulary import NUMBERS
 
 
-class ToolCalls:
+class ToolCalls(SharedState):
     """Emulates the agent's tool calls and their results."""
 
     def _call(self, tool: ToolSpec, role: str) -> tuple[list[dict[str, Any]], str, bool]:
