@@ -11,6 +11,7 @@ import json as _json
 import logging
 import sys
 from collections.abc import Iterable
+from typing import TextIO
 
 logger = logging.getLogger("agents_mcp")
 _tool_logger = logging.getLogger("agents_mcp.tools")
@@ -78,7 +79,7 @@ class JSONFormatter(logging.Formatter):
         return _json.dumps(entry, ensure_ascii=False, default=str)
 
 
-class RedactingStreamHandler(logging.StreamHandler):
+class RedactingStreamHandler(logging.StreamHandler[TextIO]):
     """Redacts the finished line too: formatters may add fields the filter never saw (the JSON
     `agent_id`, the sidecar's request fields), and any of them could carry a secret."""
 

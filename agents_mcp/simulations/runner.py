@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskGroup
@@ -30,6 +30,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from agents_mcp.api.errors import APIError, EndpointGoneError
 from agents_mcp.errors import JobBusyError, UnknownJobError
+from agents_mcp.settings import SimulationBackend as BackendSetting
 from agents_mcp.simulations import tests_backend
 from agents_mcp.simulations.record import Backend, SimulationRecord, new_simulation_id
 from agents_mcp.simulations.request import RequestBuildError
@@ -44,9 +45,6 @@ logger = logging.getLogger("agents_mcp.simulations")
 
 CLOSE_GRACE_SECONDS = 1.0  # closing the upstream stream never takes longer than this
 FOREIGN_POLL_SECONDS = 0.5  # waiting on a job another server process owns: poll the store
-
-
-BackendSetting = Literal["auto", "stream", "tests"]
 
 
 class SimulationBusyError(JobBusyError):

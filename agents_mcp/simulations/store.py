@@ -181,4 +181,4 @@ class SimulationStore:
         return [row[0] for row in rows]
 
     def count(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM simulations").fetchone()[0]
+        return int(self.db.execute("SELECT COUNT(*) FROM simulations").fetchone()[0])

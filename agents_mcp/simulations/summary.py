@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agents_mcp.api.models import Analysis, Turn
+from agents_mcp.jsontypes import JSON, JSONObject
 from agents_mcp.simulations.record import SimulationRecord
 
 DETAILS = ("summary", "transcript", "full")
@@ -106,11 +107,11 @@ class View:
         return len(self.text.encode()) + len(compact_json(self.structured).encode())
 
 
-def compact_json(value: Any) -> str:
+def compact_json(value: JSON) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def clip(text: Any, limit: int) -> str:
+def clip(text: object, limit: int) -> str:
     """One line of at most `limit` characters (whitespace collapsed, "…" when cut)."""
     if text is None:
         return ""
