@@ -99,7 +99,7 @@ class PageError(ValueError):
 
 @dataclass(frozen=True)
 class View:
-    structured: dict[str, Any]
+    structured: JSONObject
     text: str
 
     def size(self) -> int:
@@ -140,7 +140,7 @@ def call(simulation_id: str, **args: Any) -> str:
 # --- parsing (tolerant: a turn the models cannot read still counts) -----------------------------
 
 
-def parse_turns(raw: Iterable[dict[str, Any]]) -> list[Turn]:
+def parse_turns(raw: Iterable[JSONObject]) -> list[Turn]:
     turns = []
     for item in raw:
         try:
@@ -154,7 +154,7 @@ def parse_turns(raw: Iterable[dict[str, Any]]) -> list[Turn]:
     return turns
 
 
-def parse_analysis(raw: dict[str, Any] | None) -> Analysis | None:
+def parse_analysis(raw: JSONObject | None) -> Analysis | None:
     if raw is None:
         return None
     try:
@@ -207,7 +207,7 @@ def tool_activity(turns: list[Turn]) -> tuple[int, list[ToolFailure]]:
     return calls, failures
 
 
-def llm_usage(turns: list[Turn]) -> dict[str, Any] | None:
+def llm_usage(turns: list[Turn]) -> JSONObject | None:
     tokens = 0
     cost = 0.0
     for turn in turns:
@@ -279,14 +279,14 @@ _ORDER = {"failure": 0, "success": 2}
 _RESULT_WORDS = {"failure": "failed", "success": "passed"}
 
 
-def _criteria(analysis: Analysis, requested: list[dict[str, Any]], lim: dict[str, int]) -> list:
+def _criteria(analysis: Analysis, requested: list[JSONObject], lim: dict[str, int]) -> list:
     items = sorted(
         analysis.evaluation_criteria_results.items(),
         key=lambda kv: (_ORDER.get(kv[1].result, 1), kv[0]),
     )
     out = []
     for key, res in items:
-        entry: dict[str, Any] = {"id": res.criteria_id or key, "result": res.result}
+        entry: JSONObject = {"id": res.criteria_id or key, "result": res.result}
         if (res.model_extra or {}).get("guessed"):
             entry["guessed"] = True  # read from the wording of the rationale (tests backend)
         limit = lim["ok"] if res.result == "success" else lim["fail"]
@@ -301,7 +301,7 @@ def _criteria(analysis: Analysis, requested: list[dict[str, Any]], lim: dict[str
     return out
 
 
-def _requested_criteria(record: SimulationRecord) -> list[dict[str, Any]]:
+def _requested_criteria(record: SimulationRecord) -> list[JSONObject]:
     value = record.request.get("extra_evaluation_criteria") if record.request else None
     return value if isinstance(value, list) else []
 
@@ -311,7 +311,7 @@ def _summary_view(record: SimulationRecord, lim: dict[str, int]) -> View:
     turns = parse_turns(record.turns)
     analysis = parse_analysis(record.analysis)
     calls, failures = tool_activity(turns)
-    s: dict[str, Any] = {
+    s: JSONObject = {
         "simulation_id": sid,
         "status": record.status,
         "agent_id": record.agent_id,
@@ -362,12 +362,12 @@ def _summary_view(record: SimulationRecord, lim: dict[str, int]) -> View:
             }
             lines.append("Data: " + "; ".join(f"{k}={v}" for k, v in s["data"].items()))
     s["turns"] = counts
-    tools: dict[str, Any] = {"calls": calls, "failed": len(failures)}
+    tools: JSONObject = {"calls": calls, "failed": len(failures)}
     if failures:
         shown = failures[:MAX_TOOL_ERRORS]
         tools["errors"] = []
         for f in shown:
-            entry: dict[str, Any] = {"turn": f.turn, "tool": f.tool}
+            entry: JSONObject = {"turn": f.turn, "tool": f.tool}
             entry["error"] = clip(f.error, lim["err"])
             if lim["params"] and f.params:
                 entry["params"] = clip(f.params, lim["params"])
@@ -431,15 +431,15 @@ def summarize(record: SimulationRecord, *, budget: int | None = None) -> View:
 # --- transcript ---------------------------------------------------------------------------------
 
 
-def condense_turn(index: int, turn: Turn, limit: int = TRANSCRIPT_TURN_CHARS) -> dict[str, Any]:
-    out: dict[str, Any] = {"i": index, "role": turn.role}
+def condense_turn(index: int, turn: Turn, limit: int = TRANSCRIPT_TURN_CHARS) -> JSONObject:
+    out: JSONObject = {"i": index, "role": turn.role}
     if turn.message:
         out["text"] = clip(turn.message, limit)
     tools = []
     for c in turn.tool_calls or []:
         tools.append({"call": c.tool_name or "?", "params": clip(c.params_as_json, 200)})
     for r in turn.tool_results or []:
-        item: dict[str, Any] = {"result": r.tool_name or "?", "value": clip(r.result_value, 200)}
+        item: JSONObject = {"result": r.tool_name or "?", "value": clip(r.result_value, 200)}
         if r.is_error:
             item["error"] = True
         tools.append(item)
@@ -450,7 +450,7 @@ def condense_turn(index: int, turn: Turn, limit: int = TRANSCRIPT_TURN_CHARS) ->
     return out
 
 
-def _turn_text(item: dict[str, Any]) -> str:
+def _turn_text(item: JSONObject) -> str:
     parts = [f"#{item['i']} {item['role']}: {item.get('text', '')}".rstrip()]
     for t in item.get("tools", []):
         if "call" in t:
@@ -461,10 +461,10 @@ def _turn_text(item: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def transcript_pages(record: SimulationRecord) -> list[list[dict[str, Any]]]:
+def transcript_pages(record: SimulationRecord) -> list[list[JSONObject]]:
     """Condensed turns split into pages of at most TRANSCRIPT_PAGE_BYTES (one turn at least)."""
     budget = TRANSCRIPT_PAGE_BYTES - 1_000  # room for the header, footer and metadata
-    pages: list[list[dict[str, Any]]] = [[]]
+    pages: list[list[JSONObject]] = [[]]
     used = 0
     for index, turn in enumerate(parse_turns(record.turns)):
         item = condense_turn(index, turn)
@@ -483,7 +483,7 @@ def transcript_page(record: SimulationRecord, page: int = 1) -> View:
     if not 1 <= page <= len(pages):
         raise PageError(f"page {page} does not exist: the transcript has {len(pages)} page(s)")
     items = pages[page - 1]
-    s: dict[str, Any] = {
+    s: JSONObject = {
         "simulation_id": sid,
         "status": record.status,
         "detail": "transcript",
@@ -518,7 +518,7 @@ def full_page(record: SimulationRecord, page: int = 1) -> View:
         raise PageError(f"page {page} does not exist: the raw JSON has {pages} page(s)")
     start = (page - 1) * FULL_PAGE_CHARS
     chunk = raw[start : start + FULL_PAGE_CHARS]
-    s: dict[str, Any] = {
+    s: JSONObject = {
         "simulation_id": sid,
         "status": record.status,
         "detail": "full",

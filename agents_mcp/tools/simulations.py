@@ -90,7 +90,7 @@ def explained(record: SimulationRecord, manager: SimulationManager, tool: str) -
     if not isinstance(exc, api_errors.APIError):
         cls = getattr(api_errors, record.error_type or "", None)
         is_api = isinstance(cls, type) and issubclass(cls, api_errors.APIError)
-        exc = cls(record.error) if is_api else None
+        exc = cls(record.error) if is_api and cls is not None else None
     if exc is None:
         return record
     text = error_text(exc, tool=tool, agent_id=record.agent_id)
