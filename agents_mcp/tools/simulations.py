@@ -315,10 +315,11 @@ TOOLS: tuple[ToolDefinition, ...] = (
             "criteria, tool_mocks, dynamic_variables, max_turns, wait_seconds, advanced)"
         ),
         summary=(
-            "Runs a simulated caller against the agent on the streamed endpoint, with one progress "
-            "notification per frame. Returns outcome, failed criteria with reasons, tool errors, "
-            "numbers, and a `simulation_id`. `advanced` takes any other part of the API body, "
-            "validated field by field."
+            "Runs a simulated caller against the agent: on the streamed endpoint while it exists "
+            "(one progress notification per frame), else as a temporary test on the agent-testing "
+            "API (one per poll; `AGENTS_MCP_SIMULATION_BACKEND`). Returns outcome, failed criteria "
+            "with reasons, tool errors, numbers, credits and a `simulation_id`. Spends credits. "
+            "`advanced` takes any other part of the API body, validated field by field."
         ),
     ),
     ToolDefinition(
