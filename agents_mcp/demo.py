@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from agents_mcp.demo_steps import DemoError
+from agents_mcp import demo_steps as step
 
 EXPECTED_TURNS = 16  # for the simulation's bar only; the conversation ends when it ends
 RUN_DELAY = 1.0  # seconds a sandbox test run takes, so that a few polls show
@@ -93,8 +93,6 @@ async def _session(
 ) -> None:
     from mcp import Client, StdioServerParameters, stdio_client
 
-    from agents_mcp import demo_steps as step
-
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "AGENTS_MCP_"))},
         "ELEVENLABS_BASE_URL": base_url,
@@ -144,7 +142,11 @@ async def _session(
                 "repeats, the stored agent (baseline) vs a candidate prompt, one line added:"
             )
             say(f"   + {step.PROMPT_FIX}")
-            run_id = await step.test_change(client, agent_id, prompt, ProgressBar(out, 0), say)
+            run_id, better = await step.test_change(
+                client, agent_id, prompt, ProgressBar(out, 0), say
+            )
+            if not better:
+                raise step.DemoError(f"the candidate did not do better in {run_id}")
             say("7. Promote what passed onto the copy:")
             await step.promote(client, agent_id, run_id, say)
             await step.sandbox_config(base_url, api_key, {"legacy_simulate": False})
@@ -167,7 +169,7 @@ def _reason(exc: BaseException) -> str:
     """The innermost error of an exception group (task groups wrap them), as one line."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
-    return f"{type(exc).__name__}: {exc}" if not isinstance(exc, DemoError) else str(exc)
+    return f"{type(exc).__name__}: {exc}" if not isinstance(exc, step.DemoError) else str(exc)
 
 
 def run_demo(turn_delay: float = 0.15, out: TextIO | None = None) -> int:

@@ -190,9 +190,12 @@ async def show_simulation(client: Any, result: Any, sid: str, say: Say) -> None:
     say(f"   Size: {compact:,} B (text + structured content) vs {raw:,} B raw API response{ratio}")
 
 
-async def test_change(client: Any, agent_id: str, prompt: str, bar: Bar, say: Say) -> str:
+async def test_change(
+    client: Any, agent_id: str, prompt: str, bar: Bar, say: Say
+) -> tuple[str, bool]:
     """run_tests: the suite on the stored agent (baseline) and on the candidate prompt; prints
-    the pass-rate table with deltas, the flaky test and the triage hints. Returns the run id."""
+    the pass-rate table with deltas, the flaky test and the triage hints. Returns the run id and
+    whether the candidate is worth promoting (something improved, nothing regressed)."""
     candidate = {
         "conversation_config": {"agent": {"prompt": {"prompt": f"{prompt}\n\n{PROMPT_FIX}"}}}
     }
@@ -215,13 +218,28 @@ async def test_change(client: Any, agent_id: str, prompt: str, bar: Bar, say: Sa
         o = checked(result, "get_test_results")
     bar.finish(f"{o.get('status', '?')} after {bar.frames} progress events")
     say(indented(text_of(result)))
+    say(f"   So: {_verdict(o)}")
     raw = await client.read_resource(f"test-run://{run_id}")
     raw_size = sum(len(getattr(c, "text", "").encode()) for c in raw.contents)
     say(
         f"   Size: {size_of(result):,} B (text + structured content) vs {raw_size:,} B of the "
         f"whole run (test-run://{run_id}: every transcript and verdict)"
     )
-    return run_id
+    improved = any(t.get("change") == "improved" for t in o.get("tests") or [])
+    return run_id, improved and not o.get("regressions")
+
+
+def _verdict(summary: dict[str, Any]) -> str:
+    """One line from the structured summary: what improved, what regressed, what is flaky."""
+    tests = summary.get("tests") or []
+    improved = [f"{t['name']} ({t['delta']})" for t in tests if t.get("change") == "improved"]
+    flaky = [t["name"] for t in tests if t.get("flaky") and t.get("change") == "same"]
+    regressed = summary.get("regressions") or []
+    parts = [f"improved {', '.join(improved) or 'nothing'}"]
+    parts.append(f"regressed {', '.join(regressed) or 'nothing'}")
+    if flaky:
+        parts.append(f"flaky on both sides: {', '.join(flaky)}")
+    return "; ".join(parts) + "."
 
 
 async def promote(client: Any, agent_id: str, run_id: str, say: Say) -> None:

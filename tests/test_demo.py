@@ -95,6 +95,10 @@ def test_demo_compares_baseline_and_candidate(demo: subprocess.CompletedProcess[
     assert size, part
     compact, raw = (_number(g) for g in size.groups())
     assert compact <= 3_000 and raw > 50 * compact
+    assert (
+        "So: improved late parcel: goodwill code (0/4 → 4/4); regressed nothing; flaky on both "
+        "sides: Gives the new delivery date (flaky)." in part
+    )
 
 
 def test_demo_promotes_the_candidate_diff_first(demo: subprocess.CompletedProcess[str]) -> None:
