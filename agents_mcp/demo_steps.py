@@ -11,10 +11,14 @@ PHRASE, which the candidate prompt does; the agent's own test `test_demo_deliver
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
+
+if TYPE_CHECKING:
+    from mcp import Client
+    from mcp.types import CallToolResult
 
 DEMO_AGENT = "agent_demo_support"
 USER_PROMPT = (
@@ -32,7 +36,7 @@ TOOL_MOCKS = {"lookup_order": {"return": "Order service timed out (503)", "is_er
 # agent (the baseline) and on the candidate prompt, side by side.
 REPEAT = 4  # 3 tests x 4 repeats x 2 sides = 24 runs, below AGENTS_MCP_MAX_RUNS (30)
 LATE_PARCEL = "late parcel: goodwill code"
-SUITE: list[Any] = [
+SUITE: list[str | dict[str, Any]] = [
     {
         "name": "refund for a torn jacket",
         "user_prompt": (
@@ -77,11 +81,11 @@ class DemoError(RuntimeError):
     pass
 
 
-def text_of(result: Any) -> str:
+def text_of(result: CallToolResult) -> str:
     return "\n".join(getattr(block, "text", "") for block in result.content)
 
 
-def size_of(result: Any) -> int:
+def size_of(result: CallToolResult) -> int:
     """The bytes a model reads: the text plus the compact structured content."""
     structured = result.structured_content
     size = len(text_of(result).encode())
@@ -90,7 +94,7 @@ def size_of(result: Any) -> int:
     return size
 
 
-def checked(result: Any, what: str) -> dict[str, Any]:
+def checked(result: CallToolResult, what: str) -> dict[str, Any]:
     if result.is_error:
         raise DemoError(f"{what} failed: {text_of(result)}")
     return result.structured_content or {}
@@ -100,14 +104,16 @@ def indented(text: str, pad: str = "   ") -> str:
     return pad + text.replace("\n", "\n" + pad)
 
 
-def _async(fn: Callable[..., None]) -> Callable[..., Any]:
-    async def call(*args: Any) -> None:
-        fn(*args)
+def _async(
+    fn: Callable[[float, float | None, str | None], None],
+) -> Callable[[float, float | None, str | None], Awaitable[None]]:
+    async def call(progress: float, total: float | None, message: str | None) -> None:
+        fn(progress, total, message)
 
     return call
 
 
-async def read_agent(client: Any, agent_id: str, say: Say) -> str:
+async def read_agent(client: Client, agent_id: str, say: Say) -> str:
     """get_agent's compact view (a few lines of it), and the whole prompt read page by page:
     the candidate is written from it."""
     view = await client.call_tool("get_agent", {"agent_id": agent_id})
@@ -134,7 +140,7 @@ async def read_agent(client: Any, agent_id: str, say: Say) -> str:
     return "".join(parts)
 
 
-async def _section(client: Any, agent_id: str, section: str) -> int:
+async def _section(client: Client, agent_id: str, section: str) -> int:
     """The length in characters of a get_agent section: its page count and its last page."""
     first = checked(
         await client.call_tool("get_agent", {"agent_id": agent_id, "section": section}),
@@ -148,7 +154,7 @@ async def _section(client: Any, agent_id: str, section: str) -> int:
     return len(str(first.get("text", ""))) * (pages - 1) + len(str(last.get("text", "")))
 
 
-async def simulate(client: Any, agent_id: str, bar: Bar) -> tuple[Any, str]:
+async def simulate(client: Client, agent_id: str, bar: Bar) -> tuple[CallToolResult, str]:
     """Run the demo scenario to its end (waiting through get_simulation when needed)."""
     args = {
         "agent_id": agent_id,
@@ -174,7 +180,7 @@ async def simulate(client: Any, agent_id: str, bar: Bar) -> tuple[Any, str]:
     return result, str(sid)
 
 
-async def show_simulation(client: Any, result: Any, sid: str, say: Say) -> None:
+async def show_simulation(client: Client, result: CallToolResult, sid: str, say: Say) -> None:
     """The compact result's head (outcome, criteria, tool errors) and its size vs the raw one."""
     full = checked(
         await client.call_tool("get_simulation", {"simulation_id": sid, "detail": "full"}),
@@ -191,7 +197,7 @@ async def show_simulation(client: Any, result: Any, sid: str, say: Say) -> None:
 
 
 async def test_change(
-    client: Any, agent_id: str, prompt: str, bar: Bar, say: Say
+    client: Client, agent_id: str, prompt: str, bar: Bar, say: Say
 ) -> tuple[str, bool]:
     """run_tests: the suite on the stored agent (baseline) and on the candidate prompt; prints
     the pass-rate table with deltas, the flaky test and the triage hints. Returns the run id and
@@ -209,7 +215,7 @@ async def test_change(
     result = await client.call_tool("run_tests", args, progress_callback=_async(bar.update))
     o = checked(result, "run_tests")
     run_id = str(o.get("run_id"))
-    while o.get("status") not in ("done", "failed", "cancelled") and o.get("next_call"):
+    while o.get("status") == "running":
         result = await client.call_tool(
             "get_test_results",
             {"run_id": run_id, "wait_seconds": 45},
@@ -242,7 +248,7 @@ def _verdict(summary: dict[str, Any]) -> str:
     return "; ".join(parts) + "."
 
 
-async def promote(client: Any, agent_id: str, run_id: str, say: Say) -> None:
+async def promote(client: Client, agent_id: str, run_id: str, say: Say) -> None:
     """update_agent(from_run_id): first without confirm (the old -> new diff the user sees),
     then confirm=true."""
     args: dict[str, Any] = {"agent_id": agent_id, "from_run_id": run_id}
@@ -266,7 +272,7 @@ async def sandbox_config(base_url: str, api_key: str, settings: dict[str, Any]) 
         (await http.post(f"{base_url}/_sandbox/config", json=settings)).raise_for_status()
 
 
-async def on_agent_testing(client: Any, agent_id: str, bar: Bar, say: Say) -> None:
+async def on_agent_testing(client: Client, agent_id: str, bar: Bar, say: Say) -> None:
     """The same scenario, now that simulate is gone upstream: the head of its compact result."""
     result, _ = await simulate(client, agent_id, bar)
     lines = text_of(result).splitlines()
