@@ -17,6 +17,7 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check agents_mcp tests bench scripts
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 # Each benchmark prints its figures; the soak runs separately (minutes, not seconds).

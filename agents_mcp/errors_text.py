@@ -253,8 +253,8 @@ def _invalid_text(exc: RequestValidationError, op: Operation | None) -> str:
         return f"{head}: {said} ({field} {_fields(exc)}).{fix}"
     if exc.errors:
         return f"{head}: {_fields(exc)}.{fix}"
-    said = f"{exc.code}: {exc.detail}" if exc.code and exc.detail else exc.detail or exc.code
-    return f"{head}: {_sentence(clip(said or 'no detail given'))} Fix the request and call again."
+    given = f"{exc.code}: {exc.detail}" if exc.code and exc.detail else exc.detail or exc.code
+    return f"{head}: {_sentence(clip(given or 'no detail given'))} Fix the request and call again."
 
 
 def _rate_text(exc: RateLimitedError, op: Operation | None) -> str:

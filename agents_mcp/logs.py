@@ -13,6 +13,7 @@ import json as _json
 import logging
 import sys
 from collections.abc import Iterable
+from typing import TextIO
 
 logger = logging.getLogger("agents_mcp")
 _tool_logger = logging.getLogger("agents_mcp.tools")
@@ -80,7 +81,7 @@ class JSONFormatter(logging.Formatter):
         return _json.dumps(entry, ensure_ascii=False, default=str)
 
 
-class RedactingStreamHandler(logging.StreamHandler):
+class RedactingStreamHandler(logging.StreamHandler[TextIO]):
     """Redacts the finished line too: formatters may add fields the filter never saw (the JSON
     `agent_id`, the sidecar's request fields), and any of them could carry a secret."""
 

@@ -53,6 +53,9 @@ ENV_VARS: dict[str, str] = {
 }
 
 
+SimulationBackend = Literal["auto", "stream", "tests"]  # the agent-testing API, or the stream
+
+
 class SettingsError(ConfigError):
     """A setting is invalid; the message names the variable and the reason."""
 
@@ -80,7 +83,7 @@ class Settings(BaseModel):
     max_concurrent_simulations: int = Field(4, ge=1, le=100)
     max_stored_simulations: int = Field(500, ge=1)
     # auto: the simulate stream until it answers 404/405/410, then the agent-testing API
-    simulation_backend: Literal["auto", "stream", "tests"] = "auto"
+    simulation_backend: SimulationBackend = "auto"
     poll_seconds: float = Field(2.0, gt=0, le=60)  # agent-testing API: poll an invocation
     max_runs: int = Field(30, ge=1, le=10_000)  # test runs one call starts without confirmation
     # PostgreSQL shared by replicas (postgresql://user:password@host/db); None: SQLite in data_dir

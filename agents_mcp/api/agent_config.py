@@ -48,7 +48,7 @@ class _Op(Operation):
 
     @property
     def phrase(self) -> str:
-        return self.what or super().phrase
+        return self.what or self.name.replace("_", " ")
 
 
 def validate_branch_id(branch_id: object) -> str:

@@ -18,9 +18,9 @@ from __future__ import annotations
 import json as jsonlib
 import random
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import anyio
@@ -55,7 +55,11 @@ from agents_mcp.api.models import (
 )
 from agents_mcp.api.retry import Backoff, parse_retry_after
 from agents_mcp.api.stream import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
-from agents_mcp.api.testing import TestingAPI
+from agents_mcp.api.testing import QueryParams, TestingAPI
+from agents_mcp.jsontypes import JSON, JSONObject
+
+if TYPE_CHECKING:
+    from agents_mcp.settings import Settings
 
 __all__ = ["USER_AGENT", "AgentsAPI", "create_http_client", "validate_agent_id"]
 
@@ -80,7 +84,7 @@ def validate_agent_id(agent_id: object) -> str:
     raise InvalidAgentIdError(shown)
 
 
-def create_http_client(settings: Any = None, **overrides: Any) -> httpx.AsyncClient:
+def create_http_client(settings: Settings | None = None, **overrides: Any) -> httpx.AsyncClient:
     """The shared httpx client: short connect timeout, pool limits, agents-mcp User-Agent.
 
     ``settings`` is an agents_mcp.settings.Settings (or None for the defaults); ``overrides`` go
@@ -138,7 +142,7 @@ class AgentsAPI(TestingAPI):
         backoff_base: float = 0.5,
         backoff_max: float = 8.0,
         max_retry_wait: float = 30.0,
-        sleep: Callable[[float], Awaitable[Any]] = anyio.sleep,
+        sleep: Callable[[float], Awaitable[object]] = anyio.sleep,
         rng: random.Random | None = None,
         owns_http: bool = False,
     ) -> None:
@@ -159,7 +163,7 @@ class AgentsAPI(TestingAPI):
         self._owns_http = owns_http
 
     @classmethod
-    def from_settings(cls, settings: Any, http: httpx.AsyncClient | None = None) -> AgentsAPI:
+    def from_settings(cls, settings: Settings, http: httpx.AsyncClient | None = None) -> AgentsAPI:
         """An AgentsAPI configured from Settings; it creates and owns its client if http is None."""
         return cls(
             http if http is not None else create_http_client(settings),
@@ -210,7 +214,7 @@ class AgentsAPI(TestingAPI):
         return self._parse(op, AgentLink, body)
 
     async def simulate(
-        self, agent_id: str, request: models.SimulateRequest | Mapping[str, Any]
+        self, agent_id: str, request: models.SimulateRequest | Mapping[str, JSON]
     ) -> SimulationResponse:
         """Run a whole simulated conversation and return it with its analysis."""
         op = Operation("simulate", validate_agent_id(agent_id), idempotent=False)
@@ -226,8 +230,8 @@ class AgentsAPI(TestingAPI):
         return self._parse(op, SimulationResponse, body)
 
     def simulate_stream(
-        self, agent_id: str, request: models.SimulateRequest | Mapping[str, Any]
-    ) -> AsyncIterator[SimulationFrame]:
+        self, agent_id: str, request: models.SimulateRequest | Mapping[str, JSON]
+    ) -> AsyncGenerator[SimulationFrame, None]:
         """Frames of a simulated conversation as they arrive (an async generator).
 
         The id and the request are checked now, before anything is sent. The generator raises
@@ -262,8 +266,8 @@ class AgentsAPI(TestingAPI):
         )
 
     def _validated(
-        self, op: Operation, model: type[BaseModel], value: BaseModel | Mapping[str, Any]
-    ) -> dict[str, Any]:
+        self, op: Operation, model: type[BaseModel], value: BaseModel | Mapping[str, JSON]
+    ) -> JSONObject:
         """The JSON body of a request, checked strictly against its model before sending."""
         try:
             checked = value if isinstance(value, model) else model.model_validate(value)
@@ -302,8 +306,8 @@ class AgentsAPI(TestingAPI):
         method: str,
         url: str,
         *,
-        json: Any = None,
-        params: Mapping[str, Any] | None = None,
+        json: JSON = None,
+        params: QueryParams | None = None,
         timeouts: httpx.Timeout | None = None,
         limit: int = _SMALL_BODY,
     ) -> bytes:
@@ -321,8 +325,8 @@ class AgentsAPI(TestingAPI):
         method: str,
         url: str,
         *,
-        json: Any = None,
-        params: Mapping[str, Any] | None = None,
+        json: JSON = None,
+        params: QueryParams | None = None,
         timeouts: httpx.Timeout | None = None,
         stream: bool = False,
         limit: int = _SMALL_BODY,
@@ -352,8 +356,8 @@ class AgentsAPI(TestingAPI):
         op: Operation,
         method: str,
         url: str,
-        json: Any,
-        params: Mapping[str, Any] | None,
+        json: JSON,
+        params: QueryParams | None,
         timeouts: httpx.Timeout | None,
         *,
         stream: bool,
@@ -469,8 +473,8 @@ class AgentsAPI(TestingAPI):
         return _redacted(exc, self._secret())
 
     async def _frames(
-        self, op: Operation, payload: dict[str, Any]
-    ) -> AsyncIterator[SimulationFrame]:
+        self, op: Operation, payload: JSONObject
+    ) -> AsyncGenerator[SimulationFrame, None]:
         deadline = anyio.current_time() + self.simulation_timeout
         response, _ = await self._send(
             op,
@@ -592,7 +596,7 @@ def _redacted(error: _E, secret: str | None) -> _E:
     return error
 
 
-def _json_or_none(body: bytes) -> Any:
+def _json_or_none(body: bytes) -> JSON:
     try:
         return jsonlib.loads(body) if body.strip() else None
     except ValueError:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 from agents_mcp.errors import AgentsMCPError
 
@@ -77,6 +77,20 @@ class Operation:
 class FieldError:
     location: str  # dotted path, e.g. "simulation_specification.simulated_user_config.prompt"
     reason: str
+
+
+class Facts(TypedDict, total=False):
+    """The keyword facts of APIError.__init__, passed on by the subclasses' `**kw`."""
+
+    operation: Operation | None
+    status: int | None
+    code: str | None
+    request_id: str | None
+    sent: bool | None
+    effect: Effect
+    attempts: int
+    earlier: str | None
+    setting: str | None
 
 
 class APIError(AgentsMCPError):
@@ -190,7 +204,9 @@ class RequestValidationError(APIError):
     """400/422 (or the strict check before sending, then `sent` is False): every field named
     and why it was refused, in `errors`, next to the API's own message in `detail`."""
 
-    def __init__(self, detail: str = "", errors: list[FieldError] | None = None, **kw) -> None:
+    def __init__(
+        self, detail: str = "", errors: list[FieldError] | None = None, **kw: Unpack[Facts]
+    ) -> None:
         super().__init__(detail, **kw)
         self.errors = errors or []
 
@@ -210,7 +226,7 @@ class RateLimitedError(APIError):
         *,
         max_concurrent: str | None = None,
         in_use: str | None = None,
-        **kw,
+        **kw: Unpack[Facts],
     ) -> None:
         super().__init__(detail, **kw)
         self.retry_after = retry_after
@@ -231,7 +247,7 @@ class UpstreamError(APIError):
         timeout: float | None = None,
         limit: int | None = None,
         url: str | None = None,
-        **kw,
+        **kw: Unpack[Facts],
     ) -> None:
         super().__init__(detail, **kw)
         self.kind: UpstreamKind = kind
@@ -261,7 +277,7 @@ class StreamError(APIError):
         frames: int | None = None,
         turns: int | None = None,
         timeout: float | None = None,
-        **kw,
+        **kw: Unpack[Facts],
     ) -> None:
         super().__init__(detail, **kw)
         self.kind: StreamKind = kind

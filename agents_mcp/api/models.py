@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents_mcp.jsontypes import JSONObject
+
 __all__ = [
     "AgentLink",
     "Analysis",
@@ -125,7 +127,7 @@ class ToolCall(ResponseModel):
     params_as_json: str = ""
     tool_has_been_called: bool = False
     type: str | None = None
-    tool_details: dict[str, Any] | None = None
+    tool_details: JSONObject | None = None
 
 
 class ToolResult(ResponseModel):
@@ -165,7 +167,7 @@ class Turn(ResponseModel):
     llm_usage: LLMUsage | None = None
     interrupted: bool | None = None
     original_message: str | None = None
-    agent_metadata: dict[str, Any] | None = None
+    agent_metadata: JSONObject | None = None
     source_medium: str | None = None
 
 
@@ -178,7 +180,7 @@ class CriterionResult(ResponseModel):
 class DataCollectionResult(ResponseModel):
     data_collection_id: str
     value: Any = None
-    json_schema: dict[str, Any] | None = None
+    json_schema: JSONObject | None = None
     rationale: str = ""
 
 

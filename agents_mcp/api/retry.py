@@ -47,5 +47,5 @@ class Backoff:
     rng: random.Random = field(default_factory=random.Random)
 
     def delay(self, attempt: int) -> float:
-        ceiling = min(self.max_delay, self.base * (2 ** min(attempt, 30)))
+        ceiling = min(self.max_delay, self.base * (2.0 ** min(attempt, 30)))
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)

@@ -123,7 +123,9 @@ class FrameDecoder:
 
     def _start_frame(self, buf: str) -> bool:
         """Skip whitespace to the next frame; False when the buffer holds no frame start yet."""
-        i = _WHITESPACE.match(buf, self._start).end()
+        blank = _WHITESPACE.match(buf, self._start)
+        assert blank is not None  # the pattern matches the empty string: it always matches
+        i = blank.end()
         self._start = i
         if i == len(buf):
             return False
@@ -175,7 +177,9 @@ class FrameDecoder:
         skip = _SKIP_TO_BRACKET.match
         end_of_buf = len(buf)
         while True:
-            pos = skip(buf, pos).end()
+            skipped = skip(buf, pos)
+            assert skipped is not None  # matches the empty string: always matches
+            pos = skipped.end()
             if pos == end_of_buf:
                 self._scan, self._depth = pos, depth
                 return None
@@ -199,7 +203,9 @@ class FrameDecoder:
 
     def _string_end(self, buf: str, pos: int) -> int | None:
         """From inside a string: index just past its closing quote, or None (remember where)."""
-        j = _STRING_BODY.match(buf, pos).end()
+        body = _STRING_BODY.match(buf, pos)
+        assert body is not None  # matches the empty string: always matches
+        j = body.end()
         if j < len(buf) and buf[j] == '"':
             return j + 1
         self._scan = j  # at the end, or at a trailing backslash whose partner has not arrived

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 from urllib.parse import quote
 
 from agents_mcp.api.errors import InvalidIdError
 from agents_mcp.api.failures import Operation, clip
+from agents_mcp.jsontypes import JSON, JSONObject
 
 if TYPE_CHECKING:
     import httpx
@@ -31,6 +32,11 @@ if TYPE_CHECKING:
         TestsPage,
         ToolInfo,
     )
+
+    _M = TypeVar("_M", bound=BaseModel)
+
+# Query parameters as the client sends them (booleans already spelled "true"/"false")
+QueryParams: TypeAlias = Mapping[str, str | int | list[str]]
 
 __all__ = ["CONVAI_PATH", "TestingAPI", "validate_id"]
 
@@ -49,9 +55,9 @@ def validate_id(value: object, what: str) -> str:
     raise InvalidIdError(shown, subject=what)
 
 
-def _params(**values: Any) -> dict[str, Any]:
+def _params(**values: str | int | None) -> dict[str, str | int | list[str]]:
     """Query parameters without the unset ones (booleans as the API spells them)."""
-    out: dict[str, Any] = {}
+    out: dict[str, str | int | list[str]] = {}
     for key, value in values.items():
         if value is None:
             continue
@@ -74,24 +80,24 @@ class TestingAPI:
             method: str,
             url: str,
             *,
-            json: Any = None,
-            params: Mapping[str, Any] | None = None,
+            json: JSON = None,
+            params: QueryParams | None = None,
             timeouts: httpx.Timeout | None = None,
             limit: int = ...,
         ) -> bytes: ...
 
         def _validated(
-            self, op: Operation, model: type[BaseModel], value: BaseModel | Mapping[str, Any]
-        ) -> dict[str, Any]: ...
+            self, op: Operation, model: type[BaseModel], value: BaseModel | Mapping[str, JSON]
+        ) -> JSONObject: ...
 
-        def _parse(self, op: Operation, model: type[Any], body: bytes) -> Any: ...
+        def _parse(self, op: Operation, model: type[_M], body: bytes) -> _M: ...
 
     def _convai_url(self, *segments: str) -> str:
         return f"{self.base_url}{CONVAI_PATH}/" + "/".join(quote(s, safe="") for s in segments)
 
     # --- tests ---------------------------------------------------------------------------------
 
-    async def create_test(self, body: BaseModel | Mapping[str, Any]) -> str:
+    async def create_test(self, body: BaseModel | Mapping[str, JSON]) -> str:
         """Create a test (simulation, llm or tool); returns its id. Never sent twice."""
         from agents_mcp.api.testing_models import CreatedTest, TestBody
 
@@ -109,7 +115,7 @@ class TestingAPI:
         answer = await self._call(op, "GET", self._convai_url("agent-testing", test_id))
         return self._parse(op, TestDetails, answer)
 
-    async def update_test(self, test_id: str, body: BaseModel | Mapping[str, Any]) -> TestDetails:
+    async def update_test(self, test_id: str, body: BaseModel | Mapping[str, JSON]) -> TestDetails:
         """Replace a test's body (the same body twice is the same test: safe to resend)."""
         from agents_mcp.api.testing_models import TestBody, TestDetails
 
@@ -157,7 +163,7 @@ class TestingAPI:
         repeat_count: int | None = None,
         branch_id: str | None = None,
         name: str | None = None,
-        agent_config_override: Mapping[str, Any] | None = None,
+        agent_config_override: Mapping[str, JSON] | None = None,
     ) -> TestInvocation:
         """Start the tests on the agent; every run starts `pending`. Never sent twice."""
         from agents_mcp.api.client import validate_agent_id
@@ -234,9 +240,9 @@ class TestingAPI:
         *,
         test_run_ids: list[str],
         agent_id: str,
-        agent_config_override: Mapping[str, Any] | None = None,
+        agent_config_override: Mapping[str, JSON] | None = None,
         branch_id: str | None = None,
-    ) -> Any:
+    ) -> JSON:
         """Run some runs of an invocation again (the answer is untyped upstream). Never sent
         twice."""
         from agents_mcp.api.client import _json_or_none, validate_agent_id

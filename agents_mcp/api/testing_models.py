@@ -11,13 +11,14 @@ Classes named Test* set ``__test__ = False`` so pytest never mistakes them for t
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, RootModel
 
 from agents_mcp.api.models import ResponseModel
 from agents_mcp.api.request_models import ConversationHistoryTranscriptCommonModelInput
 from agents_mcp.api.strict import StrictModel
+from agents_mcp.jsontypes import JSONObject
 
 __all__ = [
     "AgentConfigOverride",
@@ -61,7 +62,7 @@ class ToolMockBehavior(StrictModel):
 class ToolMockOverride(StrictModel):
     """One mocked answer of a tool; no parameter conditions means it always matches."""
 
-    parameter_conditions: list[dict[str, Any]] | None = None
+    parameter_conditions: list[JSONObject] | None = None
     mock_result: str
     is_error: bool | None = None
 
@@ -73,7 +74,7 @@ class _TestBodyBase(StrictModel):
     chat_history: list[ConversationHistoryTranscriptCommonModelInput] | None = None
     conversation_initiation_source: str | None = None
     environment: str | None = None
-    from_conversation_metadata: dict[str, Any] | None = None
+    from_conversation_metadata: JSONObject | None = None
 
 
 class SimulationTestBody(_TestBodyBase):
@@ -97,15 +98,15 @@ class LLMTestBody(_TestBodyBase):
 
     type: Literal["llm"] = "llm"
     success_condition: str | None = None
-    success_examples: list[dict[str, Any]] | None = None
-    failure_examples: list[dict[str, Any]] | None = None
+    success_examples: list[JSONObject] | None = None
+    failure_examples: list[JSONObject] | None = None
 
 
 class ToolCallTestBody(_TestBodyBase):
     """`type: "tool"`: checks the tool call the agent makes next."""
 
     type: Literal["tool"] = "tool"
-    tool_call_parameters: dict[str, Any] | None = None
+    tool_call_parameters: JSONObject | None = None
     check_any_tool_matches: bool | None = None
 
 
@@ -130,8 +131,8 @@ class TestRef(StrictModel):
 class AgentConfigOverride(StrictModel):
     """A whole agent config to run the tests on instead of the stored one (both parts needed)."""
 
-    conversation_config: dict[str, Any]
-    platform_settings: dict[str, Any]
+    conversation_config: JSONObject
+    platform_settings: JSONObject
 
 
 class RunTestsRequest(StrictModel):
@@ -202,10 +203,10 @@ class TestRun(ResponseModel):
     test_name: str | None = None
     status: str  # "pending" | "passed" | "failed" | "cancelled" (new values allowed)
     condition_result: ConditionResult | None = None
-    agent_responses: list[dict[str, Any]] | None = None  # transcript entries, as the API sent
+    agent_responses: list[JSONObject] | None = None  # transcript entries, as the API sent
     credits_used: int | None = None
     last_updated_at_unix: int | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: JSONObject | None = None
 
     @property
     def done(self) -> bool:
@@ -224,7 +225,7 @@ class TestInvocation(ResponseModel):
     repeat_count: int | None = None
     cancelled: bool | None = None
     bucketing_status: str | None = None
-    result_groups: list[dict[str, Any]] | None = None
+    result_groups: list[JSONObject] | None = None
     test_runs: list[TestRun] = Field(default_factory=list)
 
     @property
@@ -268,7 +269,7 @@ class ToolInfo(ResponseModel):
 
 class _ToolEntry(ResponseModel):
     id: str
-    tool_config: dict[str, Any] = Field(default_factory=dict)
+    tool_config: JSONObject = Field(default_factory=dict)
 
 
 class ToolsPage(ResponseModel):

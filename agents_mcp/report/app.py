@@ -8,14 +8,13 @@ transcript, so the tools it needs are the server's ordinary ones: none is added 
 
 from __future__ import annotations
 
-from typing import Any
-
 from mcp.server.apps import Apps
 
+from agents_mcp.jsontypes import JSONObject
 from agents_mcp.report.render import viewer_html
 
 VIEWER_URI = "ui://agents-mcp/viewer.html"
-VIEWER_META: dict[str, Any] = {"ui": {"resourceUri": VIEWER_URI}}
+VIEWER_META: JSONObject = {"ui": {"resourceUri": VIEWER_URI}}
 # The tools whose results the viewer renders (run_tests / get_test_results join when they exist).
 VIEWER_TOOLS: frozenset[str] = frozenset(
     {"simulate_conversation", "get_simulation", "run_tests", "get_test_results"}

@@ -18,6 +18,8 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
+from agents_mcp.jsontypes import JSONObject
+
 MAX_BYTES = 150_000  # the viewer's size budget (the report adds the data)
 _ESCAPES = {
     "<": "\\u003c",
@@ -77,10 +79,10 @@ def render_report(
     {test name: {run number: [turns]}} to show the passing and failing runs side by side from
     the turn where they part. `text`: the result's text, shown when the payload is neither.
     """
-    result: dict[str, Any] = {"structuredContent": dict(payload)}
+    result: JSONObject = {"structuredContent": dict(payload)}
     if text is not None:
         result["content"] = [{"type": "text", "text": text}]
-    data: dict[str, Any] = {"result": result}
+    data: JSONObject = {"result": result}
     if transcript is not None:
         data["transcript"] = (
             dict(transcript) if isinstance(transcript, Mapping) else list(transcript)

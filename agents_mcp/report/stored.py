@@ -11,6 +11,7 @@ from pathlib import Path
 
 import anyio
 
+from agents_mcp.jsontypes import JSONObject
 from agents_mcp.report.render import render_report
 from agents_mcp.simulations.record import SimulationRecord, is_simulation_id
 from agents_mcp.simulations.store import FILENAME, SimulationStore
@@ -28,7 +29,7 @@ def simulation_report(record: SimulationRecord) -> str:
     summary, each criterion's rationale) are given in full.
     """
     view = summarize(record)
-    payload = dict(view.structured)
+    payload: JSONObject = dict(view.structured)
     analysis = parse_analysis(record.analysis)
     if analysis is not None:
         if analysis.transcript_summary:

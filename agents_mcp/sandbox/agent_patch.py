@@ -13,6 +13,8 @@ import copy
 import time
 from typing import Any
 
+from agents_mcp.jsontypes import JSONObject
+
 # path (under the body) -> expected JSON type; a `*` step means "each item of the list"
 _TYPES: dict[tuple[str, ...], str] = {
     ("name",): "string",
@@ -82,18 +84,16 @@ def _fits(value: Any, kind: str) -> bool:
     return isinstance(value, (int, float))
 
 
-def check(body: Any) -> list[dict[str, Any]]:
+def check(body: Any) -> list[JSONObject]:
     """FastAPI-style errors for a PATCH body (empty when it is acceptable)."""
     if not isinstance(body, dict):
         return [_error(("body",), "object", body)]
-    errors: list[dict[str, Any]] = []
+    errors: list[JSONObject] = []
     _walk(body, (), ("body",), errors)
     return errors
 
 
-def _walk(
-    node: Any, path: tuple[str, ...], loc: tuple[Any, ...], errors: list[dict[str, Any]]
-) -> None:
+def _walk(node: Any, path: tuple[str, ...], loc: tuple[Any, ...], errors: list[JSONObject]) -> None:
     """Check the typed fields under `node`; `path` uses `*` for list items, `loc` their index."""
     if isinstance(node, dict):
         items: list[tuple[str | int, Any]] = list(node.items())
@@ -112,19 +112,19 @@ def _walk(
         _walk(value, (*path, step), (*loc, key), errors)
 
 
-def _error(loc: tuple[Any, ...], kind: str, value: Any) -> dict[str, Any]:
+def _error(loc: tuple[Any, ...], kind: str, value: Any) -> JSONObject:
     code, msg = _PYDANTIC[kind]
     return {"type": code, "loc": list(loc), "msg": msg, "input": value}
 
 
-def merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+def merge(base: JSONObject, patch: JSONObject) -> JSONObject:
     """`base` with `patch` merged in (a new document; neither argument is changed)."""
     out = copy.deepcopy(base)
     _merge_into(out, patch)
     return out
 
 
-def _merge_into(target: dict[str, Any], patch: dict[str, Any]) -> None:
+def _merge_into(target: JSONObject, patch: JSONObject) -> None:
     for key, value in patch.items():
         if isinstance(value, dict) and isinstance(target.get(key), dict):
             _merge_into(target[key], value)
@@ -132,7 +132,7 @@ def _merge_into(target: dict[str, Any], patch: dict[str, Any]) -> None:
             target[key] = copy.deepcopy(value)
 
 
-def apply(doc: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+def apply(doc: JSONObject, body: JSONObject) -> JSONObject:
     """The agent document after the PATCH (top-level nulls and unknown keys are ignored)."""
     known = ("name", "tags", "conversation_config", "platform_settings", "workflow")
     patch = {k: v for k, v in body.items() if k in known and v is not None}

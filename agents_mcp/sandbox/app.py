@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 from starlette.types import Message, Receive, Scope, Send
 
+from agents_mcp.jsontypes import JSONObject
 from agents_mcp.sandbox import admin, fault_layer, routes, simulate_routes, testing_routes
 from agents_mcp.sandbox.errors import (
     error,
@@ -76,7 +77,7 @@ class SandboxApp(Starlette):
     handling, so a dropped connection is really dropped (uvicorn closes the socket when an ASGI
     app returns a value instead of None)."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:  # type: ignore[override]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
         if scope["type"] != "http":
             return await super().__call__(scope, receive, send)
         state: SandboxState = self.state.sandbox
@@ -89,7 +90,7 @@ class SandboxApp(Starlette):
             return await super().__call__(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         admin = path.startswith("/_sandbox/")
-        entry: dict[str, Any] = {"method": method, "path": path, "status": None, "fault": None}
+        entry: JSONObject = {"method": method, "path": path, "status": None, "fault": None}
         if not admin:
             state.log.append(entry)
         send = _recording(send, entry)
@@ -130,7 +131,7 @@ def _check_key(given: str | None, expected: str) -> Response | None:
     return None
 
 
-def _recording(send: Send, entry: dict[str, Any]) -> Send:
+def _recording(send: Send, entry: JSONObject) -> Send:
     """Notes the status in the request log and adds the live API's request-id header."""
     request_id = secrets.token_hex(16)
 

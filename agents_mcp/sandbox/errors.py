@@ -8,11 +8,15 @@ as by the live API's pydantic models.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+from agents_mcp.jsontypes import JSON, JSONObject
+
+_M = TypeVar("_M", bound=BaseModel)
 
 # --- error bodies --------------------------------------------------------------------------
 
@@ -27,11 +31,11 @@ def not_found(agent_id: str) -> JSONResponse:
     return error(404, "agent_not_found", f"Agent with id {agent_id} not found.")
 
 
-def unprocessable(errors: list[dict[str, Any]]) -> JSONResponse:
+def unprocessable(errors: list[JSONObject]) -> JSONResponse:
     return JSONResponse({"detail": errors}, 422)
 
 
-def fastapi_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
+def fastapi_errors(exc: ValidationError, where: str) -> list[JSONObject]:
     out = []
     for err in exc.errors(include_url=False):
         item = {
@@ -49,9 +53,7 @@ def fastapi_errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
     return out
 
 
-def validate_lenient(
-    model: type[BaseModel], data: Any, where: str = "body"
-) -> BaseModel | JSONResponse:
+def validate_lenient(model: type[_M], data: JSON, where: str = "body") -> _M | JSONResponse:
     """Validate like the live API (FastAPI, pydantic defaults): unknown keys are ignored.
 
     The project's request models forbid unknown keys (to catch a client's typos), so keys they

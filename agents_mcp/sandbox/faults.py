@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Any
 
+from agents_mcp.jsontypes import JSONObject
+
 
 class FaultName(StrEnum):
     """Every fault the sandbox knows (a StrEnum: each member equals its wire name)."""
@@ -77,7 +79,7 @@ class FaultError(ValueError):
 @dataclass
 class Fault:
     name: FaultName
-    params: dict[str, Any] = field(default_factory=dict)
+    params: JSONObject = field(default_factory=dict)
     method: str | None = None
     path_suffix: str | None = None
     path_contains: str | None = None
@@ -95,7 +97,7 @@ class Fault:
     def effect(self) -> Effect:
         return FAULTS[self.name].effect
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> JSONObject:
         match = {
             k: v
             for k, v in (
@@ -166,13 +168,14 @@ def _check_name(name: Any) -> FaultName:
     return FaultName(name)
 
 
-def _check_params(name: FaultName, params: dict[str, Any]) -> dict[str, Any]:
+def _check_params(name: FaultName, params: JSONObject) -> JSONObject:
     allowed = FAULTS[name].params
     for key, value in params.items():
         if key not in allowed:
             extra = f"; it takes {', '.join(allowed)}" if allowed else "; it takes none"
             raise FaultError(f"fault {name!r} has no parameter {key!r}{extra}")
-        types = allowed[key] if isinstance(allowed[key], tuple) else (allowed[key],)
+        kind = allowed[key]
+        types = kind if isinstance(kind, tuple) else (kind,)
         if isinstance(value, bool) and bool not in types:
             raise FaultError(f"{key} must be {' or '.join(t.__name__ for t in types)}")
         if not isinstance(value, types):
@@ -190,7 +193,7 @@ def _check_params(name: FaultName, params: dict[str, Any]) -> dict[str, Any]:
     return dict(params)
 
 
-def _opt_str(match: dict[str, Any], key: str) -> str | None:
+def _opt_str(match: JSONObject, key: str) -> str | None:
     value = match.get(key)
     if value is not None and not isinstance(value, str):
         raise FaultError(f"match.{key} must be a string")
@@ -224,7 +227,7 @@ class FaultBook:
         with self._lock:
             self._faults.clear()
 
-    def armed(self) -> list[dict[str, Any]]:
+    def armed(self) -> list[JSONObject]:
         with self._lock:
             return [f.public() for f in self._faults]
 

@@ -15,7 +15,8 @@ from agents_mcp.sandbox.state import SandboxState
 
 
 def state_of(request: Request) -> SandboxState:
-    return request.app.state.sandbox
+    state: SandboxState = request.app.state.sandbox
+    return state
 
 
 def fault_of(request: Request) -> Fault | None:

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from agents_mcp.api import models
+from agents_mcp.jsontypes import JSONObject
 from agents_mcp.sandbox import agent_patch
 from agents_mcp.sandbox.errors import (
     error,
@@ -49,9 +50,9 @@ class _DeleteQuery(BaseModel):
 
 class _CreateBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    conversation_config: dict[str, Any]
-    platform_settings: dict[str, Any] | None = None
-    workflow: dict[str, Any] | None = None
+    conversation_config: JSONObject
+    platform_settings: JSONObject | None = None
+    workflow: JSONObject | None = None
     name: str | None = None
     tags: list[str] | None = None
 
@@ -146,7 +147,7 @@ async def patch_agent(request: Request) -> Response:
     return _respond(request, updated)
 
 
-def _prompt_of(doc: dict[str, Any]) -> dict[str, Any] | None:
+def _prompt_of(doc: JSONObject) -> JSONObject | None:
     agent = (doc.get("conversation_config") or {}).get("agent")
     prompt = agent.get("prompt") if isinstance(agent, dict) else None
     return prompt if isinstance(prompt, dict) else None
@@ -156,7 +157,7 @@ def _is_system(tool: Any) -> bool:
     return isinstance(tool, dict) and tool.get("type") == "system"
 
 
-def _tools_by_id(docs: list[dict[str, Any]], body: dict[str, Any]) -> list[Any] | Response | None:
+def _tools_by_id(docs: list[JSONObject], body: JSONObject) -> list[Any] | Response | None:
     """The tool configs a PATCH names by `prompt.tool_ids` alone (None when it does not)."""
     prompt = _prompt_of(body)
     if prompt is None or "tool_ids" not in prompt or "tools" in prompt:
@@ -183,7 +184,9 @@ class _ToolsQuery(BaseModel):
 
 
 async def list_tools(request: Request) -> Response:
-    query = {k: v for k, v in request.query_params.items() if k != "types"}
+    query: dict[str, str | list[str]] = {
+        k: v for k, v in request.query_params.items() if k != "types"
+    }
     query["types"] = request.query_params.getlist("types")
     try:
         parsed = _ToolsQuery.model_validate(query)

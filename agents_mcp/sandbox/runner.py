@@ -122,7 +122,8 @@ class SandboxServer:
     def port(self) -> int:
         if self._sock is None:
             raise RuntimeError("the sandbox is not running")
-        return self._sock.getsockname()[1]
+        port: int = self._sock.getsockname()[1]
+        return port
 
     @property
     def base_url(self) -> str:
@@ -164,7 +165,9 @@ class SandboxServer:
 
     async def __aenter__(self) -> SandboxServer:
         server = self._start()
-        self._task = asyncio.create_task(server.serve(sockets=[self._sock]), name="sandbox")
+        sock = self._sock
+        assert sock is not None
+        self._task = asyncio.create_task(server.serve(sockets=[sock]), name="sandbox")
         while not server.started:
             if self._task.done():
                 self._task.result()  # raises the start-up error

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -18,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from agents_mcp.api import models
+from agents_mcp.jsontypes import JSONObject
 from agents_mcp.sandbox import engine
 from agents_mcp.sandbox.errors import error, json_body, not_found, validate_lenient
 from agents_mcp.sandbox.faults import FaultName
@@ -81,7 +81,7 @@ async def simulate(request: Request) -> Response:
         state.running -= 1
 
 
-def _huge_turn(sim: engine.Simulation, size: int) -> dict[str, Any]:
+def _huge_turn(sim: engine.Simulation, size: int) -> JSONObject:
     template = dict(sim.turns[-1]) if sim.turns else {"role": "agent", "time_in_call_secs": 0}
     template["role"] = "agent"
     template["message"] = ("Lorem ipsum dolor sit amet. " * (size // 28 + 1))[:size]
@@ -89,7 +89,7 @@ def _huge_turn(sim: engine.Simulation, size: int) -> dict[str, Any]:
     return template
 
 
-def _frame_line(frame: dict[str, Any]) -> bytes:
+def _frame_line(frame: JSONObject) -> bytes:
     # The live API's wire format: each line is a JSON string whose content is the frame's JSON.
     return (json.dumps(json.dumps(frame, ensure_ascii=False)) + "\n").encode()
 
@@ -102,7 +102,9 @@ async def simulate_stream(request: Request) -> Response:
     fault = _fault(request)
 
     async def frames() -> AsyncIterator[bytes]:
-        lines = [{"simulated_conversation": turns, "analysis": None} for turns in sim.frames]
+        lines: list[JSONObject] = [
+            {"simulated_conversation": turns, "analysis": None} for turns in sim.frames
+        ]
         lines.append({"simulated_conversation": [], "analysis": sim.analysis})
         if fault is not None and fault.name is FaultName.NO_ANALYSIS:
             lines.pop()

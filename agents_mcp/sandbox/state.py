@@ -12,8 +12,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
+from agents_mcp.jsontypes import JSONObject
 from agents_mcp.sandbox.faults import FaultBook
 from agents_mcp.sandbox.store import AgentStore, summary
 from agents_mcp.sandbox.testing_store import TestBook
@@ -31,9 +31,9 @@ class SandboxState:
     turn_delay: float
     max_concurrent: int
     faults: FaultBook = field(default_factory=FaultBook)
-    log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=10_000))
+    log: deque[JSONObject] = field(default_factory=lambda: deque(maxlen=10_000))
     running: int = 0
-    defaults: dict[str, Any] = field(default_factory=dict)
+    defaults: JSONObject = field(default_factory=dict)
     run_delay: float = DEFAULT_RUN_DELAY  # seconds an agent-test run stays pending
     legacy_simulate: bool = True  # False: simulate-conversation answers 404, as after removal
     tests: TestBook = field(default_factory=TestBook)

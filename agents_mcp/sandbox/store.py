@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agents_mcp.jsontypes import JSONObject
+
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
 # What the listing shows for the creator (there is one user in the sandbox).
-ACCESS_INFO: dict[str, Any] = {
+ACCESS_INFO: JSONObject = {
     "is_creator": True,
     "creator_name": "Sandbox User",
     "creator_email": "sandbox@localhost",
@@ -36,7 +38,7 @@ def new_agent_id() -> str:
 
 @dataclass(frozen=True)
 class Page:
-    agents: list[dict[str, Any]]
+    agents: list[JSONObject]
     next_cursor: str | None
     has_more: bool
 
@@ -76,7 +78,7 @@ class AgentStore:
 
     # --- reads ------------------------------------------------------------------------------
 
-    def get(self, agent_id: str) -> dict[str, Any] | None:
+    def get(self, agent_id: str) -> JSONObject | None:
         with self._lock:
             row = self._db.execute(
                 "SELECT doc FROM agents WHERE agent_id = ?", (agent_id,)
@@ -115,7 +117,7 @@ class AgentStore:
 
     # --- writes -----------------------------------------------------------------------------
 
-    def put(self, doc: dict[str, Any], *, replace: bool = True) -> str:
+    def put(self, doc: JSONObject, *, replace: bool = True) -> str:
         """Store a full agent document (it must carry agent_id and name)."""
         created = int(doc.get("metadata", {}).get("created_at_unix_secs") or time.time())
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
@@ -124,15 +126,16 @@ class AgentStore:
                 f"{verb} INTO agents (agent_id, name, created_at, doc) VALUES (?, ?, ?, ?)",
                 (doc["agent_id"], doc["name"], created, json.dumps(doc, separators=(",", ":"))),
             )
-        return doc["agent_id"]
+        agent_id: str = doc["agent_id"]
+        return agent_id
 
     def create(
         self,
         *,
         name: str | None,
-        conversation_config: dict[str, Any],
-        platform_settings: dict[str, Any] | None = None,
-        workflow: dict[str, Any] | None = None,
+        conversation_config: JSONObject,
+        platform_settings: JSONObject | None = None,
+        workflow: JSONObject | None = None,
         tags: list[str] | None = None,
     ) -> str:
         now = int(time.time())
@@ -178,7 +181,7 @@ class AgentStore:
 
     # --- branches: a branch is a whole agent document kept beside the main one ---------------
 
-    def get_branch(self, agent_id: str, branch_id: str) -> dict[str, Any] | None:
+    def get_branch(self, agent_id: str, branch_id: str) -> JSONObject | None:
         with self._lock:
             row = self._db.execute(
                 "SELECT doc FROM branches WHERE agent_id = ? AND branch_id = ?",
@@ -186,7 +189,7 @@ class AgentStore:
             ).fetchone()
         return json.loads(row[0]) if row else None
 
-    def put_branch(self, branch_id: str, doc: dict[str, Any]) -> None:
+    def put_branch(self, branch_id: str, doc: JSONObject) -> None:
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO branches (agent_id, branch_id, doc) VALUES (?, ?, ?)",
@@ -194,7 +197,7 @@ class AgentStore:
             )
 
 
-def summary(doc: dict[str, Any]) -> dict[str, Any]:
+def summary(doc: JSONObject) -> JSONObject:
     """An agent as the listing shows it (AgentSummaryResponseModel)."""
     meta = _obj(doc.get("metadata"))
     tts = _obj(_obj(doc.get("conversation_config")).get("tts"))
@@ -212,7 +215,7 @@ def summary(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _obj(value: Any) -> dict[str, Any]:
+def _obj(value: Any) -> JSONObject:
     return value if isinstance(value, dict) else {}
 
 

@@ -6,9 +6,11 @@ SimulationToolMockBehaviorConfig, ToolResponseMockConfigInput, UnitTestToolCallP
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from agents_mcp.jsontypes import JSONObject
 
 
 class _Lenient(BaseModel):
@@ -43,8 +45,8 @@ class ChatTurn(_Lenient):
     role: Literal["user", "agent"]
     message: str | None = None
     time_in_call_secs: int
-    tool_calls: list[dict[str, Any]] | None = None
-    tool_results: list[dict[str, Any]] | None = None
+    tool_calls: list[JSONObject] | None = None
+    tool_results: list[JSONObject] | None = None
 
 
 class ResponseExample(_Lenient):
@@ -71,11 +73,11 @@ class TestBody(_Lenient):
     type: Literal["llm", "tool", "simulation"] = "llm"
     name: Annotated[str, Field(min_length=1)]
     parent_folder_id: str | None = None
-    dynamic_variables: dict[str, Any] | None = None
+    dynamic_variables: JSONObject | None = None
     chat_history: list[ChatTurn] | None = None
     conversation_initiation_source: str | None = None
     environment: str | None = None
-    from_conversation_metadata: dict[str, Any] | None = None
+    from_conversation_metadata: JSONObject | None = None
     # llm
     success_condition: str | None = None
     success_examples: list[ResponseExample] | None = None
@@ -110,9 +112,9 @@ class SingleTestRun(_Lenient):
 
 
 class ConfigOverride(_Lenient):
-    conversation_config: dict[str, Any]
-    platform_settings: dict[str, Any]
-    workflow: dict[str, Any] | None = None
+    conversation_config: JSONObject
+    platform_settings: JSONObject
+    workflow: JSONObject | None = None
 
 
 class RunTestsBody(_Lenient):

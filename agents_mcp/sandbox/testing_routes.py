@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any
 
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from agents_mcp.jsontypes import JSONObject
 from agents_mcp.sandbox.engine.agent_tests import play, run_test_info
 from agents_mcp.sandbox.errors import (
     error,
@@ -43,7 +43,8 @@ RAN_BY = "sandbox@localhost"
 
 
 def _state(request: Request) -> SandboxState:
-    return request.app.state.sandbox
+    state: SandboxState = request.app.state.sandbox
+    return state
 
 
 def _test_not_found(test_id: str) -> JSONResponse:
@@ -60,7 +61,7 @@ def _missing(field: str, message: str) -> JSONResponse:
     )
 
 
-async def _test_body(request: Request) -> dict[str, Any] | Response:
+async def _test_body(request: Request) -> JSONObject | Response:
     body = await json_body(request, required=True)
     if isinstance(body, Response):
         return body
@@ -117,7 +118,9 @@ async def delete_test(request: Request) -> Response:
 
 
 async def list_tests(request: Request) -> Response:
-    query = {k: v for k, v in request.query_params.items() if k != "types"}
+    query: dict[str, str | list[str]] = {
+        k: v for k, v in request.query_params.items() if k != "types"
+    }
     query["types"] = request.query_params.getlist("types")
     try:
         parsed = TestListQuery.model_validate(query)
@@ -143,7 +146,7 @@ def _agent_doc(
     agent_id: str,
     branch_id: str | None,
     override: ConfigOverride | None,
-) -> dict[str, Any] | Response:
+) -> JSONObject | Response:
     """The document a run plays against: main or branch, with the override put in."""
     doc = state.store.get(agent_id)
     if doc is None:
@@ -219,9 +222,9 @@ def _settle(invocation: Invocation) -> None:
             run.updated_at = int(now)
 
 
-def _run_json(invocation: Invocation, run: Run) -> dict[str, Any]:
+def _run_json(invocation: Invocation, run: Run) -> JSONObject:
     test = run.test
-    out: dict[str, Any] = {
+    out: JSONObject = {
         "test_run_id": run.run_id,
         "test_invocation_id": invocation.invocation_id,
         "agent_id": invocation.agent_id,
@@ -244,8 +247,8 @@ def _run_json(invocation: Invocation, run: Run) -> dict[str, Any]:
     return out
 
 
-def _groups(invocation: Invocation) -> list[dict[str, Any]]:
-    groups: dict[str, dict[str, Any]] = {}
+def _groups(invocation: Invocation) -> list[JSONObject]:
+    groups: dict[str, JSONObject] = {}
     for run in invocation.runs:
         test = run.test
         group = groups.setdefault(
@@ -279,10 +282,10 @@ def _bucket_of(run: Run) -> tuple[str, str]:
     return f"Failed: {word} {', '.join(map(str, failed))}", reason or summary
 
 
-def _invocation_json(invocation: Invocation, *, settle: bool = True) -> dict[str, Any]:
+def _invocation_json(invocation: Invocation, *, settle: bool = True) -> JSONObject:
     if settle:
         _settle(invocation)
-    out: dict[str, Any] = {
+    out: JSONObject = {
         "id": invocation.invocation_id,
         "name": invocation.name,
         "agent_id": invocation.agent_id,
@@ -308,7 +311,7 @@ async def get_invocation(request: Request) -> Response:
     return respond(request, _invocation_json(invocation))
 
 
-def _summary(invocation: Invocation) -> dict[str, Any]:
+def _summary(invocation: Invocation) -> JSONObject:
     _settle(invocation)
     counts = {s: 0 for s in ("passed", "failed", "pending", "cancelled")}
     credits = 0

@@ -14,7 +14,8 @@ import string
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+
+from agents_mcp.jsontypes import JSONObject
 
 _ALPHABET = string.ascii_lowercase + string.digits
 
@@ -28,12 +29,12 @@ class Run:
     """One run of one test: `result` is None while pending."""
 
     run_id: str
-    test: dict[str, Any]  # the test as it was when the run was asked for
-    doc: dict[str, Any]  # the agent document the run plays against
+    test: JSONObject  # the test as it was when the run was asked for
+    doc: JSONObject  # the agent document the run plays against
     repeat_index: int
     ready_at: float
     status: str = "pending"  # pending | passed | failed | cancelled
-    result: dict[str, Any] | None = None
+    result: JSONObject | None = None
     failed_conditions: list[int] = field(default_factory=list)  # 1-based, in order
     updated_at: int = field(default_factory=lambda: int(time.time()))
 
@@ -53,7 +54,7 @@ class Invocation:
 
 @dataclass(frozen=True)
 class TestPage:
-    items: list[dict[str, Any]]
+    items: list[JSONObject]
     next_cursor: str | None
     has_more: bool
 
@@ -62,7 +63,7 @@ class TestBook:
     """Tests by id (newest first in listings) and invocations by id."""
 
     def __init__(self) -> None:
-        self._tests: dict[str, dict[str, Any]] = {}
+        self._tests: dict[str, JSONObject] = {}
         self._invocations: dict[str, Invocation] = {}
         self._lock = threading.Lock()
 
@@ -73,13 +74,13 @@ class TestBook:
 
     # --- tests ------------------------------------------------------------------------------
 
-    def seed(self, tests: list[dict[str, Any]], created: int) -> None:
+    def seed(self, tests: list[JSONObject], created: int) -> None:
         """Put tests with fixed ids (the demo tests), dated `created`."""
         with self._lock:
             for body in tests:
                 self._tests[body["id"]] = {**body, "_created": created, "_updated": created}
 
-    def create_test(self, body: dict[str, Any]) -> str:
+    def create_test(self, body: JSONObject) -> str:
         now = int(time.time())
         test_id = new_id("test_")
         doc = {**body, "id": test_id, "_created": now, "_updated": now}
@@ -87,12 +88,12 @@ class TestBook:
             self._tests[test_id] = doc
         return test_id
 
-    def get_test(self, test_id: str) -> dict[str, Any] | None:
+    def get_test(self, test_id: str) -> JSONObject | None:
         with self._lock:
             doc = self._tests.get(test_id)
         return {k: v for k, v in doc.items() if not k.startswith("_")} if doc else None
 
-    def replace_test(self, test_id: str, body: dict[str, Any]) -> bool:
+    def replace_test(self, test_id: str, body: JSONObject) -> bool:
         with self._lock:
             old = self._tests.get(test_id)
             if old is None:

@@ -11,8 +11,8 @@ System tools (end_call, ...) are built in upstream and get no id.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
+from agents_mcp.jsontypes import JSONObject
 from agents_mcp.sandbox.store import ACCESS_INFO
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -29,14 +29,14 @@ def tool_id(name: str) -> str:
     return "tool_" + "".join(chars)
 
 
-def _prompt(doc: dict[str, Any]) -> dict[str, Any] | None:
+def _prompt(doc: JSONObject) -> JSONObject | None:
     config = doc.get("conversation_config")
     agent = config.get("agent") if isinstance(config, dict) else None
     prompt = agent.get("prompt") if isinstance(agent, dict) else None
     return prompt if isinstance(prompt, dict) else None
 
 
-def agent_tools(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def agent_tools(doc: JSONObject) -> list[tuple[str, JSONObject]]:
     """(tool id, tool config) for each non-system tool of an agent document, in order."""
     prompt = _prompt(doc)
     tools = prompt.get("tools") if prompt else None
@@ -50,7 +50,7 @@ def agent_tools(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def assign_tool_ids(doc: dict[str, Any]) -> dict[str, Any]:
+def assign_tool_ids(doc: JSONObject) -> JSONObject:
     """Set `prompt.tool_ids` to the ids of the document's inline tools (in place; returns doc)."""
     prompt = _prompt(doc)
     if prompt is not None and isinstance(prompt.get("tools"), list):
@@ -58,16 +58,16 @@ def assign_tool_ids(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def tool_names(doc: dict[str, Any]) -> dict[str, str]:
+def tool_names(doc: JSONObject) -> dict[str, str]:
     """Tool id -> tool name, for an agent document."""
     return {tid: tool["name"] for tid, tool in agent_tools(doc)}
 
 
 def tool_listing(
-    docs: list[dict[str, Any]], *, search: str | None = None, types: list[str] | None = None
-) -> list[dict[str, Any]]:
+    docs: list[JSONObject], *, search: str | None = None, types: list[str] | None = None
+) -> list[JSONObject]:
     """ToolResponseModel entries for the tools of these agents (the first owner wins a tie)."""
-    seen: dict[str, dict[str, Any]] = {}
+    seen: dict[str, JSONObject] = {}
     for doc in docs:
         for tid, tool in agent_tools(doc):
             if tid in seen:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
 from starlette.types import ASGIApp
 
 from agents_mcp.errors import ConfigError
@@ -83,7 +84,7 @@ def build_http_app(
     drain = drain or Drain()
     server = mcp
     drain.on_start(lambda: interrupt_simulations(server))
-    mcp_app: Any = mcp.streamable_http_app(
+    mcp_app: ASGIApp = mcp.streamable_http_app(
         streamable_http_path=MCP_PATH,
         json_response=False,  # SSE: progress notifications reach the client
         stateless_http=settings.stateless_http,
@@ -93,7 +94,7 @@ def build_http_app(
     )
     token = settings.auth_token.get_secret_value() if settings.auth_token else None
     key = api_key if api_key is not None else settings.api_key
-    key_set = bool(key.get_secret_value() if hasattr(key, "get_secret_value") else key)
+    key_set = bool(key.get_secret_value() if isinstance(key, SecretStr) else key)
     upstream = Upstream(
         base_url=api_base_url or settings.api_base_url,
         api_key_set=key_set,

@@ -10,11 +10,13 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+Header = tuple[bytes, bytes]  # an ASGI header: name, value
 
 access_logger = logging.getLogger("agents_mcp.http")
 
@@ -23,7 +25,9 @@ _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _RPC_PEEK_LIMIT = 64 * 1024  # bytes of a request body looked at for the JSON-RPC method
 
 
-async def send_json(send: Send, status: int, body: dict[str, Any], headers=()) -> None:
+async def send_json(
+    send: Send, status: int, body: Mapping[str, object], headers: Iterable[Header] = ()
+) -> None:
     """Answer a request with a small JSON body (for responses made by the middleware itself)."""
     data = json.dumps(body).encode()
     await send(
@@ -41,7 +45,8 @@ async def send_json(send: Send, status: int, body: dict[str, Any], headers=()) -
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
+    headers: Iterable[Header] = scope.get("headers", ())
+    for key, value in headers:
         if key == name:
             return value.decode("latin-1")
     return None

@@ -67,7 +67,7 @@ class ProbesMiddleware:
         problems = upstream.problems()
         if self.drain.draining:
             problems.append("the server is shutting down")
-        body = {
+        body: dict[str, object] = {
             "status": "ready" if not problems else "not_ready",
             "version": __version__,
             "upstream": {

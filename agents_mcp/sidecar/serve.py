@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 import sys
 from collections.abc import Callable
 from types import FrameType
@@ -22,7 +23,7 @@ logger = logging.getLogger("agents_mcp.http")
 
 DRAIN_GRACE_SECONDS = 3.0  # requests in flight at SIGTERM get this long before they are cut
 # uvicorn's own backstop after the drain; the total stays well inside Docker's 10 s stop timeout.
-GRACEFUL_SHUTDOWN_SECONDS = DRAIN_GRACE_SECONDS + 2.0
+GRACEFUL_SHUTDOWN_SECONDS = int(DRAIN_GRACE_SECONDS) + 2  # uvicorn takes whole seconds
 MIN_TOKEN_LENGTH = 16
 
 
@@ -36,7 +37,7 @@ class SidecarServer(uvicorn.Server):
         self.on_listening = on_listening
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def startup(self, sockets: list[Any] | None = None) -> None:
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         await super().startup(sockets=sockets)
         if self.started and self.servers:
@@ -146,7 +147,8 @@ def run_http(settings: Settings, host: str, port: int, sandbox: bool = False) ->
         print(f"agents-mcp: {refusal}", file=sys.stderr)
         return 2
     _setup_logging(settings)
-    from agents_mcp.server import ConfigError, enabled_tools
+    from agents_mcp.errors import ConfigError
+    from agents_mcp.server import enabled_tools
 
     try:
         enabled_tools(settings)  # a bad AGENTS_MCP_TOOLS fails before anything listens

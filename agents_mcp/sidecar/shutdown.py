@@ -4,7 +4,12 @@ answer normally (status, simulation_id, the turns so far) before the HTTP stream
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mcp.server import MCPServer
+
+    from agents_mcp.state import AppState
 
 logger = logging.getLogger("agents_mcp.http")
 
@@ -14,12 +19,13 @@ INTERRUPTED_MESSAGE = (
 )
 
 
-def interrupt_simulations(mcp: Any) -> int:
+def interrupt_simulations(mcp: MCPServer) -> int:
     """Cancel every simulation this process runs or queues; returns how many were stopped."""
-    state = getattr(mcp, "state", None)  # AgentsMCPServer.state: set while the lifespan runs
+    # AgentsMCPServer.state: set while the lifespan runs
+    state: AppState | None = getattr(mcp, "state", None)
     if state is None:
         return 0
-    stopped = state.simulations.interrupt_all(INTERRUPTED_MESSAGE)
+    stopped: int = state.simulations.interrupt_all(INTERRUPTED_MESSAGE)
     if stopped:
         logger.warning("shutting down: interrupted %d running simulation(s)", stopped)
     return stopped

@@ -10,7 +10,9 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
+
+from agents_mcp.jsontypes import JSONObject
 
 Status = Literal["queued", "running", "done", "failed", "cancelled"]
 Backend = Literal["stream", "tests"]  # simulate-conversation/stream, or the agent-testing API
@@ -31,26 +33,26 @@ def is_simulation_id(value: str) -> bool:
 class SimulationRecord:
     simulation_id: str
     agent_id: str
-    request: dict[str, Any]
+    request: JSONObject
     created_at: float
     status: Status = "queued"
     started_at: float | None = None
     finished_at: float | None = None
-    turns: list[dict[str, Any]] = field(default_factory=list)
-    analysis: dict[str, Any] | None = None
+    turns: list[JSONObject] = field(default_factory=list)
+    analysis: JSONObject | None = None
     error: str | None = None  # a message for the model, never a key or a header
     error_type: str | None = None  # the error class, e.g. "StreamError"
     frames: int = 0  # stream frames received, or invocation polls on the tests backend
     backend: Backend = "stream"
     # on the tests backend: test_id, invocation_id (to resume or clean up), criteria (id and name
     # of each success condition, in order), credits_used, notes, test_deleted
-    upstream: dict[str, Any] = field(default_factory=dict)
+    upstream: JSONObject = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
         return self.status in FINISHED
 
-    def raw_result(self) -> dict[str, Any]:
+    def raw_result(self) -> JSONObject:
         """The body the non-streamed endpoint would have answered with."""
         return {"simulated_conversation": self.turns, "analysis": self.analysis}
 
@@ -58,7 +60,7 @@ class SimulationRecord:
         """`raw_result()` as compact JSON: what `detail="full"` pages through."""
         return json.dumps(self.raw_result(), ensure_ascii=False, separators=(",", ":"))
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> JSONObject:
         """Everything known, for the `simulation://` resource."""
         return {
             "simulation_id": self.simulation_id,

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agents_mcp.api import models
+from agents_mcp.jsontypes import JSONObject
 
 
 class RequestBuildError(ValueError):
@@ -68,8 +69,8 @@ def slug(text: str, limit: int = 40) -> str:
     return out or "criterion"
 
 
-def _criteria(criteria: list[Any], problems: list[str]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def _criteria(criteria: list[Any], problems: list[str]) -> list[JSONObject]:
+    out: list[JSONObject] = []
     seen: set[str] = set()
     for n, item in enumerate(criteria):
         where = f"criteria[{n}]"
@@ -105,14 +106,14 @@ def _criteria(criteria: list[Any], problems: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def _tool_mocks(mocks: Mapping[str, Any], problems: list[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
+def _tool_mocks(mocks: Mapping[str, Any], problems: list[str]) -> dict[str, JSONObject]:
+    out: dict[str, JSONObject] = {}
     for tool, mock in mocks.items():
         where = f"tool_mocks.{_clip(tool, 60)}"
         if not isinstance(mock, Mapping):
             problems.append(f"{where}: must be an object like {{return, is_error}}")
             continue
-        entry: dict[str, Any] = {}
+        entry: JSONObject = {}
         for key, value in mock.items():
             api_key = _MOCK_KEYS.get(key)
             if api_key is None:
@@ -127,7 +128,7 @@ def _tool_mocks(mocks: Mapping[str, Any], problems: list[str]) -> dict[str, dict
     return out
 
 
-def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+def _merge(base: JSONObject, extra: Mapping[str, Any]) -> JSONObject:
     """Deep merge: objects merge key by key, anything else in `extra` replaces."""
     for key, value in extra.items():
         if isinstance(value, Mapping) and isinstance(base.get(key), dict):
@@ -139,9 +140,9 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return base
 
 
-def _route_advanced(advanced: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+def _route_advanced(advanced: Mapping[str, Any], problems: list[str]) -> JSONObject:
     """Place each key of `advanced` at its level of the body (body, specification, user)."""
-    body: dict[str, Any] = {}
+    body: JSONObject = {}
     levels = (
         ((), set(models.SimulateRequest.model_fields)),
         ((_SPEC,), set(models.SimulationSpecification.model_fields)),
@@ -150,7 +151,7 @@ def _route_advanced(advanced: Mapping[str, Any], problems: list[str]) -> dict[st
     for key, value in advanced.items():
         for path, fields in levels:
             if key in fields:
-                piece: dict[str, Any] = {key: value}
+                piece: JSONObject = {key: value}
                 for part in reversed(path):
                     piece = {part: piece}
                 _merge(body, piece)
@@ -206,19 +207,19 @@ def build_request(
     body = _route_advanced(advanced, problems) if advanced else {}
     advanced_paths = _paths(body)
 
-    user: dict[str, Any] = {"prompt": {"prompt": user_prompt}}
+    user: JSONObject = {"prompt": {"prompt": user_prompt}}
     if user_llm is not None:
         user["prompt"]["llm"] = user_llm
     if first_message is not None:
         user["first_message"] = first_message
     if language is not None:
         user["language"] = language
-    spec: dict[str, Any] = {_USER: user}
+    spec: JSONObject = {_USER: user}
     if tool_mocks:
         spec["tool_mock_config"] = _tool_mocks(tool_mocks, problems)
     if dynamic_variables:
         spec["dynamic_variables"] = dict(dynamic_variables)
-    flat: dict[str, Any] = {_SPEC: spec}
+    flat: JSONObject = {_SPEC: spec}
     if max_turns is not None:
         flat["new_turns_limit"] = max_turns
     _merge(body, flat)

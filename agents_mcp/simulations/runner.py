@@ -28,7 +28,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskGroup
@@ -36,6 +36,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from agents_mcp.api.errors import APIError, EndpointGoneError
 from agents_mcp.errors import JobBusyError, UnknownJobError
+from agents_mcp.settings import SimulationBackend as BackendSetting
 from agents_mcp.simulations import tests_backend
 from agents_mcp.simulations.record import Backend, SimulationRecord, new_simulation_id
 from agents_mcp.simulations.request import RequestBuildError
@@ -57,9 +58,6 @@ HANDED_OVER = (  # what a waiter on a replica that stops reads: the job goes on 
     "Handed over: this server is shutting down and another server sharing the store finishes "
     "this simulation. Call get_simulation with this simulation_id again in a few seconds."
 )
-
-
-BackendSetting = Literal["auto", "stream", "tests"]
 
 
 class SimulationBusyError(JobBusyError):

@@ -16,12 +16,13 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal, NotRequired, TypedDict, final
 
 from pydantic import ValidationError
 
 from agents_mcp.api.models import Analysis, Turn
-from agents_mcp.simulations.record import SimulationRecord
+from agents_mcp.jsontypes import JSON, JSONObject
+from agents_mcp.simulations.record import Backend, SimulationRecord, Status
 
 DETAILS = ("summary", "transcript", "full")
 WAIT_HINT_SECONDS = 45  # what a "keep waiting" hint suggests (below the ~60 s client timeouts)
@@ -96,9 +97,111 @@ class PageError(ValueError):
     """A page that does not exist was asked for; the message says which pages do."""
 
 
+# --- the structured content of each view (what the tool result's structuredContent carries) ---
+
+
+class Criterion(TypedDict):
+    id: str
+    result: str  # success | failure | unknown | "not evaluated"
+    guessed: NotRequired[bool]  # read from the wording of the rationale (tests backend)
+    why: NotRequired[str]
+
+
+class ToolError(TypedDict):
+    turn: int
+    tool: str
+    error: str
+    params: NotRequired[str]
+
+
+class ToolsSummary(TypedDict):
+    calls: int
+    failed: int
+    errors: NotRequired[list[ToolError]]
+    more_errors: NotRequired[int]
+
+
+class LLMUsage(TypedDict):
+    tokens: int
+    cost: float
+
+
+class KeyTurn(TypedDict):
+    i: int
+    role: str
+    text: str
+
+
+class SummaryContent(TypedDict):
+    simulation_id: str
+    status: Status
+    agent_id: str
+    backend: Backend
+    outcome: NotRequired[str | None]
+    error: NotRequired[str]
+    title: NotRequired[str]
+    summary: NotRequired[str]
+    criteria: NotRequired[list[Criterion]]
+    data: NotRequired[dict[str, JSON]]
+    turns: NotRequired[dict[str, int]]
+    tools: NotRequired[ToolsSummary]
+    llm: NotRequired[LLMUsage]
+    credits_used: NotRequired[JSON]
+    notes: NotRequired[list[str]]
+    key_turns: NotRequired[list[KeyTurn]]
+    next: NotRequired[str]
+
+
+@final  # final: `"call" in item` tells the two kinds apart
+class ToolCallItem(TypedDict):
+    call: str
+    params: str
+
+
+@final
+class ToolResultItem(TypedDict):
+    result: str
+    value: str
+    error: NotRequired[bool]
+
+
+class CondensedTurn(TypedDict):
+    i: int
+    role: str
+    text: NotRequired[str]
+    tools: NotRequired[list[ToolCallItem | ToolResultItem]]
+    interrupted: NotRequired[bool]
+
+
+class TranscriptContent(TypedDict):
+    simulation_id: str
+    status: Status
+    detail: Literal["transcript"]
+    page: int
+    pages: int
+    turns_total: int
+    turns: list[CondensedTurn]
+    next: NotRequired[str]
+
+
+class FullContent(TypedDict):
+    simulation_id: str
+    status: Status
+    detail: Literal["full"]
+    page: int
+    pages: int
+    chars: int
+    bytes: int
+    json: str
+    next: NotRequired[str]
+
+
+StructuredContent = SummaryContent | TranscriptContent | FullContent
+
+
 @dataclass(frozen=True)
 class View:
-    structured: dict[str, Any]
+    structured: StructuredContent
     text: str
 
     def size(self) -> int:
@@ -106,11 +209,11 @@ class View:
         return len(self.text.encode()) + len(compact_json(self.structured).encode())
 
 
-def compact_json(value: Any) -> str:
+def compact_json(value: JSON) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def clip(text: Any, limit: int) -> str:
+def clip(text: object, limit: int) -> str:
     """One line of at most `limit` characters (whitespace collapsed, "…" when cut)."""
     if text is None:
         return ""
@@ -129,7 +232,7 @@ def clip(text: Any, limit: int) -> str:
     return cut.rstrip(" ,;:") + "…"
 
 
-def call(simulation_id: str, **args: Any) -> str:
+def call(simulation_id: str, **args: str | int) -> str:
     """The exact tool call to make next, e.g. get_simulation(simulation_id="sim_…", page=2)."""
     parts = [f'simulation_id="{simulation_id}"']
     parts += [f'{k}="{v}"' if isinstance(v, str) else f"{k}={v}" for k, v in args.items()]
@@ -139,7 +242,7 @@ def call(simulation_id: str, **args: Any) -> str:
 # --- parsing (tolerant: a turn the models cannot read still counts) -----------------------------
 
 
-def parse_turns(raw: Iterable[dict[str, Any]]) -> list[Turn]:
+def parse_turns(raw: Iterable[JSONObject]) -> list[Turn]:
     turns = []
     for item in raw:
         try:
@@ -153,7 +256,7 @@ def parse_turns(raw: Iterable[dict[str, Any]]) -> list[Turn]:
     return turns
 
 
-def parse_analysis(raw: dict[str, Any] | None) -> Analysis | None:
+def parse_analysis(raw: JSONObject | None) -> Analysis | None:
     if raw is None:
         return None
     try:
@@ -206,7 +309,7 @@ def tool_activity(turns: list[Turn]) -> tuple[int, list[ToolFailure]]:
     return calls, failures
 
 
-def llm_usage(turns: list[Turn]) -> dict[str, Any] | None:
+def llm_usage(turns: list[Turn]) -> LLMUsage | None:
     tokens = 0
     cost = 0.0
     for turn in turns:
@@ -278,14 +381,16 @@ _ORDER = {"failure": 0, "success": 2}
 _RESULT_WORDS = {"failure": "failed", "success": "passed"}
 
 
-def _criteria(analysis: Analysis, requested: list[dict[str, Any]], lim: dict[str, int]) -> list:
+def _criteria(
+    analysis: Analysis, requested: list[JSONObject], lim: dict[str, int]
+) -> list[Criterion]:
     items = sorted(
         analysis.evaluation_criteria_results.items(),
         key=lambda kv: (_ORDER.get(kv[1].result, 1), kv[0]),
     )
-    out = []
+    out: list[Criterion] = []
     for key, res in items:
-        entry: dict[str, Any] = {"id": res.criteria_id or key, "result": res.result}
+        entry: Criterion = {"id": res.criteria_id or key, "result": res.result}
         if (res.model_extra or {}).get("guessed"):
             entry["guessed"] = True  # read from the wording of the rationale (tests backend)
         limit = lim["ok"] if res.result == "success" else lim["fail"]
@@ -300,7 +405,7 @@ def _criteria(analysis: Analysis, requested: list[dict[str, Any]], lim: dict[str
     return out
 
 
-def _requested_criteria(record: SimulationRecord) -> list[dict[str, Any]]:
+def _requested_criteria(record: SimulationRecord) -> list[JSONObject]:
     value = record.request.get("extra_evaluation_criteria") if record.request else None
     return value if isinstance(value, list) else []
 
@@ -310,7 +415,7 @@ def _summary_view(record: SimulationRecord, lim: dict[str, int]) -> View:
     turns = parse_turns(record.turns)
     analysis = parse_analysis(record.analysis)
     calls, failures = tool_activity(turns)
-    s: dict[str, Any] = {
+    s: SummaryContent = {
         "simulation_id": sid,
         "status": record.status,
         "agent_id": record.agent_id,
@@ -361,16 +466,17 @@ def _summary_view(record: SimulationRecord, lim: dict[str, int]) -> View:
             }
             lines.append("Data: " + "; ".join(f"{k}={v}" for k, v in s["data"].items()))
     s["turns"] = counts
-    tools: dict[str, Any] = {"calls": calls, "failed": len(failures)}
+    tools: ToolsSummary = {"calls": calls, "failed": len(failures)}
     if failures:
         shown = failures[:MAX_TOOL_ERRORS]
-        tools["errors"] = []
+        errors: list[ToolError] = []
+        tools["errors"] = errors
         for f in shown:
-            entry: dict[str, Any] = {"turn": f.turn, "tool": f.tool}
+            entry: ToolError = {"turn": f.turn, "tool": f.tool, "error": ""}
             entry["error"] = clip(f.error, lim["err"])
             if lim["params"] and f.params:
                 entry["params"] = clip(f.params, lim["params"])
-            tools["errors"].append(entry)
+            errors.append(entry)
         if len(failures) > len(shown):
             tools["more_errors"] = len(failures) - len(shown)
     if calls:
@@ -394,7 +500,7 @@ def _summary_view(record: SimulationRecord, lim: dict[str, int]) -> View:
         s["notes"] = [clip(n, lim["notes"]) for n in notes]
         lines += [f"Note: {n}" for n in s["notes"]]
     if lim["turn"] and turns:
-        key = []
+        key: list[KeyTurn] = []
         for i in key_turn_indexes(turns, failures):
             text = clip(turn_line(turns[i]), lim["turn"])
             key.append({"i": i, "role": turns[i].role, "text": text})
@@ -430,15 +536,15 @@ def summarize(record: SimulationRecord, *, budget: int | None = None) -> View:
 # --- transcript ---------------------------------------------------------------------------------
 
 
-def condense_turn(index: int, turn: Turn, limit: int = TRANSCRIPT_TURN_CHARS) -> dict[str, Any]:
-    out: dict[str, Any] = {"i": index, "role": turn.role}
+def condense_turn(index: int, turn: Turn, limit: int = TRANSCRIPT_TURN_CHARS) -> CondensedTurn:
+    out: CondensedTurn = {"i": index, "role": turn.role}
     if turn.message:
         out["text"] = clip(turn.message, limit)
-    tools = []
+    tools: list[ToolCallItem | ToolResultItem] = []
     for c in turn.tool_calls or []:
         tools.append({"call": c.tool_name or "?", "params": clip(c.params_as_json, 200)})
     for r in turn.tool_results or []:
-        item: dict[str, Any] = {"result": r.tool_name or "?", "value": clip(r.result_value, 200)}
+        item: ToolResultItem = {"result": r.tool_name or "?", "value": clip(r.result_value, 200)}
         if r.is_error:
             item["error"] = True
         tools.append(item)
@@ -449,7 +555,7 @@ def condense_turn(index: int, turn: Turn, limit: int = TRANSCRIPT_TURN_CHARS) ->
     return out
 
 
-def _turn_text(item: dict[str, Any]) -> str:
+def _turn_text(item: CondensedTurn) -> str:
     parts = [f"#{item['i']} {item['role']}: {item.get('text', '')}".rstrip()]
     for t in item.get("tools", []):
         if "call" in t:
@@ -460,10 +566,10 @@ def _turn_text(item: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def transcript_pages(record: SimulationRecord) -> list[list[dict[str, Any]]]:
+def transcript_pages(record: SimulationRecord) -> list[list[CondensedTurn]]:
     """Condensed turns split into pages of at most TRANSCRIPT_PAGE_BYTES (one turn at least)."""
     budget = TRANSCRIPT_PAGE_BYTES - 1_000  # room for the header, footer and metadata
-    pages: list[list[dict[str, Any]]] = [[]]
+    pages: list[list[CondensedTurn]] = [[]]
     used = 0
     for index, turn in enumerate(parse_turns(record.turns)):
         item = condense_turn(index, turn)
@@ -482,7 +588,7 @@ def transcript_page(record: SimulationRecord, page: int = 1) -> View:
     if not 1 <= page <= len(pages):
         raise PageError(f"page {page} does not exist: the transcript has {len(pages)} page(s)")
     items = pages[page - 1]
-    s: dict[str, Any] = {
+    s: TranscriptContent = {
         "simulation_id": sid,
         "status": record.status,
         "detail": "transcript",
@@ -517,7 +623,7 @@ def full_page(record: SimulationRecord, page: int = 1) -> View:
         raise PageError(f"page {page} does not exist: the raw JSON has {pages} page(s)")
     start = (page - 1) * FULL_PAGE_CHARS
     chunk = raw[start : start + FULL_PAGE_CHARS]
-    s: dict[str, Any] = {
+    s: FullContent = {
         "simulation_id": sid,
         "status": record.status,
         "detail": "full",

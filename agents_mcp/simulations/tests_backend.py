@@ -355,6 +355,6 @@ async def _clean_up(
         upstream["test_deleted"] = False
 
 
-def _clip(text: Any, limit: int) -> str:
+def _clip(text: object, limit: int) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

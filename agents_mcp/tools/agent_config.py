@@ -240,7 +240,7 @@ async def _plan(
             try:
                 validate_branch_id(branch)
             except RequestValidationError as exc:
-                raise ToolError(exc.message) from None
+                raise ToolError(exc.detail) from None
         if bool(changes) == bool(from_run_id):
             raise ToolError(
                 "Give exactly one of `changes` (the fields to change, in the API's shape) or "
@@ -274,7 +274,7 @@ async def _plan(
 def _invalid_changes(exc: RequestValidationError) -> str:
     """Each bad field of `changes` (the caller's values are not echoed)."""
     if not exc.errors:
-        return exc.message
+        return exc.detail
     shown = "; ".join(f"{e.location}: {e.reason}" for e in exc.errors[:6])
     more = f"; and {len(exc.errors) - 6} more" if len(exc.errors) > 6 else ""
     return f"Invalid changes, nothing was sent: {shown.rstrip('.')}{more}. Fix them and call again."
@@ -309,7 +309,7 @@ def _update_result(plan: UpdatePlan, status: str, text: str, shown: str = "") ->
 async def _read_back(api: AgentConfigAPI, plan: UpdatePlan, lost: UpstreamError) -> dict[str, Any]:
     """The agent after a PATCH that failed or lost its answer, if it holds the change; else a
     ToolError that says whether sending it again is safe."""
-    what = view.clip(" ".join(lost.message.split()).rstrip("."), 240)
+    what = view.clip(" ".join(lost.detail.split()).rstrip("."), 240)
     try:
         after = await api.get_agent(plan.agent_id, plan.branch_id)
     except APIError:

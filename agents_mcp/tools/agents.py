@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 from urllib.parse import quote
 
 from mcp.server.mcpserver import (
@@ -37,10 +37,13 @@ AgentId = Annotated[str, Field(description="Agent id (agent_...)")]
 # --- output schemas (kept small: they are part of tools/list) -----------------------------------
 
 
+DeleteStatus = Literal["deleted", "needs_confirmation", "declined", "cancelled"]
+
+
 class DeleteResult(BaseModel):
     agent_id: str
     deleted: bool
-    status: Literal["deleted", "needs_confirmation", "declined", "cancelled"]
+    status: DeleteStatus
 
 
 class DuplicateResult(BaseModel):
@@ -59,7 +62,7 @@ class LinkResult(BaseModel):
 
 
 def _state(ctx: Context) -> AppState:
-    return ctx.request_context.lifespan_context
+    return cast(AppState, ctx.request_context.lifespan_context)  # what our lifespan yields
 
 
 # --- delete: confirmation ----------------------------------------------------------------------
@@ -111,7 +114,7 @@ async def _ask_to_delete(agent_id: str, ctx: Context) -> Elicit[ConfirmDelete] |
     return Elicit(f"Delete the ElevenLabs agent {label}? This cannot be undone.", ConfirmDelete)
 
 
-def _not_deleted(agent_id: str, status: str, text: str) -> CallToolResult:
+def _not_deleted(agent_id: str, status: DeleteStatus, text: str) -> CallToolResult:
     return result(DeleteResult(agent_id=agent_id, deleted=False, status=status), text)
 
 

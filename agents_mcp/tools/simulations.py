@@ -18,7 +18,7 @@ import dataclasses
 import json
 import logging
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
@@ -38,7 +38,7 @@ from agents_mcp.simulations import (
     SimulationRecord,
     UnknownSimulationError,
 )
-from agents_mcp.simulations.record import is_simulation_id
+from agents_mcp.simulations.record import Status, is_simulation_id
 from agents_mcp.simulations.request import RequestBuildError, build_request
 from agents_mcp.simulations.summary import WAIT_HINT_SECONDS, PageError, View, render
 from agents_mcp.state import AppState
@@ -60,14 +60,14 @@ class SimulationResult(BaseModel):
     # fields depend on the status and the detail level.
     model_config = ConfigDict(extra="allow")
     simulation_id: str
-    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    status: Status
 
 
 # --- helpers -------------------------------------------------------------------------------------
 
 
 def _manager(ctx: Context) -> SimulationManager:
-    state: AppState = ctx.request_context.lifespan_context
+    state = cast(AppState, ctx.request_context.lifespan_context)  # what our lifespan yields
     if state.simulations is None:
         raise ToolError("Simulations are not available in this server (no simulation store).")
     return state.simulations
@@ -91,7 +91,7 @@ def explained(record: SimulationRecord, manager: SimulationManager, tool: str) -
     if not isinstance(exc, api_errors.APIError):
         cls = getattr(api_errors, record.error_type or "", None)
         is_api = isinstance(cls, type) and issubclass(cls, api_errors.APIError)
-        exc = cls(record.error) if is_api else None
+        exc = cls(record.error) if is_api and cls is not None else None
     if exc is None:
         return record
     text = error_text(exc, tool=tool, agent_id=record.agent_id)

@@ -9,13 +9,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from agents_mcp.jsontypes import JSONObject
+
 
 @dataclass
 class ToolSpec:
     name: str
     kind: str  # webhook | client | system | api_integration_webhook
     description: str
-    params: list[tuple[str, dict[str, Any], str]]  # (name, schema, where: path|query|body)
+    params: list[tuple[str, JSONObject, str]]  # (name, schema, where: path|query|body)
     method: str = "POST"
     url: str = ""
 
@@ -30,12 +32,12 @@ class AgentView:
     llm: str
     tools: list[ToolSpec]
     end_call: bool
-    criteria: list[dict[str, Any]]
-    data_collection: dict[str, dict[str, Any]]
-    placeholders: dict[str, Any]
+    criteria: list[JSONObject]
+    data_collection: dict[str, JSONObject]
+    placeholders: JSONObject
 
 
-def read_agent(doc: dict[str, Any]) -> AgentView:
+def read_agent(doc: JSONObject) -> AgentView:
     """The parts of a stored agent document the engine uses (any shape: created agents are
     stored as given, so every level is checked before use)."""
     agent = _obj(_obj(doc.get("conversation_config")).get("agent"))
@@ -79,7 +81,7 @@ def read_agent(doc: dict[str, Any]) -> AgentView:
     )
 
 
-def _obj(value: Any) -> dict[str, Any]:
+def _obj(value: Any) -> JSONObject:
     return value if isinstance(value, dict) else {}
 
 
@@ -95,7 +97,7 @@ def _tool_spec(raw: Any) -> ToolSpec | None:
     if not isinstance(raw, dict) or not _str(raw.get("name")):
         return None
     kind = _str(raw.get("type")) or ("webhook" if "api_schema" in raw else "client")
-    params: list[tuple[str, dict[str, Any], str]] = []
+    params: list[tuple[str, JSONObject, str]] = []
     method, url = "POST", ""
 
     def add(props: Any, where: str) -> None:

@@ -25,6 +25,7 @@ import re
 from typing import Any
 
 from agents_mcp.api import models
+from agents_mcp.jsontypes import JSONObject
 from agents_mcp.sandbox import engine
 from agents_mcp.sandbox.tools import tool_names
 
@@ -39,14 +40,14 @@ def draw(test_id: str, repeat_index: int) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def agent_prompt(doc: dict[str, Any]) -> str:
+def agent_prompt(doc: JSONObject) -> str:
     agent = (doc.get("conversation_config") or {}).get("agent") or {}
     prompt = agent.get("prompt") if isinstance(agent, dict) else None
     text = prompt.get("prompt") if isinstance(prompt, dict) else None
     return text if isinstance(text, str) else ""
 
 
-def play(test: dict[str, Any], doc: dict[str, Any], repeat_index: int) -> dict[str, Any]:
+def play(test: JSONObject, doc: JSONObject, repeat_index: int) -> JSONObject:
     """The finished run's fields: status, condition_result, agent_responses, credits_used."""
     kind = test.get("type", "llm")
     if kind == "simulation":
@@ -59,7 +60,7 @@ def play(test: dict[str, Any], doc: dict[str, Any], repeat_index: int) -> dict[s
 # --- simulation tests ------------------------------------------------------------------------
 
 
-def _conditions(test: dict[str, Any]) -> list[str]:
+def _conditions(test: JSONObject) -> list[str]:
     found = [c for c in test.get("success_conditions") or [] if isinstance(c, str)]
     single = test.get("success_condition")
     if not found and isinstance(single, str) and single.strip():
@@ -67,7 +68,7 @@ def _conditions(test: dict[str, Any]) -> list[str]:
     return found
 
 
-def _simulation(test: dict[str, Any], doc: dict[str, Any], repeat_index: int) -> dict[str, Any]:
+def _simulation(test: JSONObject, doc: JSONObject, repeat_index: int) -> JSONObject:
     scenario = str(test.get("simulation_scenario") or "")
     flaky = FLAKY.search(scenario)
     max_turns = int(test.get("simulation_max_turns") or DEFAULT_MAX_TURNS)
@@ -98,7 +99,7 @@ def _simulation(test: dict[str, Any], doc: dict[str, Any], repeat_index: int) ->
 
 
 def _verdicts(
-    sim: engine.Simulation, conditions: list[str], doc: dict[str, Any]
+    sim: engine.Simulation, conditions: list[str], doc: JSONObject
 ) -> list[tuple[str, str]]:
     results = sim.analysis.get("evaluation_criteria_results") or {}
     prompt = agent_prompt(doc).lower()
@@ -129,7 +130,7 @@ def _finish(
     notes: list[str],
     *,
     force_failure: bool = False,
-) -> dict[str, Any]:
+) -> JSONObject:
     failed = [i for i, (result, _) in enumerate(verdicts) if result != "success"]
     passed = not failed and not force_failure and bool(verdicts)
     if passed:
@@ -155,8 +156,8 @@ def _finish(
 
 
 def _converse(
-    test: dict[str, Any],
-    doc: dict[str, Any],
+    test: JSONObject,
+    doc: JSONObject,
     repeat_index: int,
     *,
     scenario: str,
@@ -179,7 +180,7 @@ def _converse(
     }
     names = tool_names(doc)
     mocked = _mocked_names(test, names)
-    spec: dict[str, Any] = {
+    spec: JSONObject = {
         "simulated_user_config": {"prompt": {"prompt": scenario}},
         "tool_mock_config": {name: {} for name in mocked},
     }
@@ -208,7 +209,7 @@ def _converse(
     return engine.simulate(doc, request, seed, _resolver(test, names, mocked))
 
 
-def _mocked_names(test: dict[str, Any], names: dict[str, str]) -> set[str]:
+def _mocked_names(test: JSONObject, names: dict[str, str]) -> set[str]:
     config = test.get("tool_mock_config") or {}
     strategy = config.get("mocking_strategy") or "none"
     if strategy == "all":
@@ -219,7 +220,7 @@ def _mocked_names(test: dict[str, Any], names: dict[str, str]) -> set[str]:
 
 
 def _resolver(
-    test: dict[str, Any], names: dict[str, str], mocked: set[str]
+    test: JSONObject, names: dict[str, str], mocked: set[str]
 ) -> engine.MockResolver | None:
     config = test.get("tool_mock_config") or {}
     if config.get("mocking_strategy") != "selected" or not mocked:
@@ -231,7 +232,7 @@ def _resolver(
     }
     raise_error = config.get("fallback_strategy") == "raise_error"
 
-    def resolve(name: str, params: dict[str, Any]) -> tuple[str, bool] | None:
+    def resolve(name: str, params: JSONObject) -> tuple[str, bool] | None:
         if name not in mocked:
             return None
         for override in by_name.get(name) or []:
@@ -245,7 +246,7 @@ def _resolver(
     return resolve
 
 
-def _condition_holds(condition: dict[str, Any], params: dict[str, Any]) -> bool:
+def _condition_holds(condition: JSONObject, params: JSONObject) -> bool:
     value: Any = params
     for part in str(condition.get("path", "")).split("."):
         if not part:
@@ -271,14 +272,14 @@ def _condition_holds(condition: dict[str, Any], params: dict[str, Any]) -> bool:
 # --- llm and tool tests ----------------------------------------------------------------------
 
 
-def _last_user_message(test: dict[str, Any]) -> str:
+def _last_user_message(test: JSONObject) -> str:
     for turn in reversed(test.get("chat_history") or []):
         if isinstance(turn, dict) and turn.get("role") == "user" and turn.get("message"):
             return str(turn["message"])
     return "Hello, I have a question."
 
 
-def _llm_test(test: dict[str, Any], doc: dict[str, Any], repeat_index: int) -> dict[str, Any]:
+def _llm_test(test: JSONObject, doc: JSONObject, repeat_index: int) -> JSONObject:
     condition = str(test.get("success_condition") or "The agent answers helpfully.")
     short = {k: v for k, v in test.items() if k != "chat_history"}
     sim = _converse(
@@ -292,7 +293,7 @@ def _llm_test(test: dict[str, Any], doc: dict[str, Any], repeat_index: int) -> d
     return _finish(_verdicts(sim, [condition], doc), sim, [])
 
 
-def _tool_test(test: dict[str, Any], doc: dict[str, Any], repeat_index: int) -> dict[str, Any]:
+def _tool_test(test: JSONObject, doc: JSONObject, repeat_index: int) -> JSONObject:
     expected = test.get("tool_call_parameters") or {}
     names = tool_names(doc)
     ref = (expected.get("referenced_tool") or {}).get("id")
@@ -334,6 +335,6 @@ def _tool_test(test: dict[str, Any], doc: dict[str, Any], repeat_index: int) -> 
     return _finish([verdict], sim, [])
 
 
-def run_test_info(test: dict[str, Any]) -> dict[str, Any]:
+def run_test_info(test: JSONObject) -> JSONObject:
     """The test as a run reports it (`test_info`): its body without id and name."""
     return copy.deepcopy({k: v for k, v in test.items() if k not in ("id", "name")})

@@ -10,10 +10,11 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from agents_mcp.api import models
+from agents_mcp.jsontypes import JSONObject
 from agents_mcp.sandbox.engine.agent_doc import AgentView, ToolSpec, read_agent
 from agents_mcp.sandbox.engine.judging import Judging
 from agents_mcp.sandbox.engine.records import (
@@ -90,7 +91,7 @@ class _Conversation(TurnRecords, ToolCalls, Judging):
         self.state = _State()
         self.clock = 0
         self.request_counter = 0
-        self.frames: list[list[dict[str, Any]]] = []
+        self.frames: list[list[JSONObject]] = []
         self.asked: set[str] = set()
         self.context_tokens = 350 + len(agent.prompt) // 4
 
@@ -117,7 +118,7 @@ class _Conversation(TurnRecords, ToolCalls, Judging):
                 return mood
         return "neutral"
 
-    def _variables(self, given: dict[str, Any]) -> dict[str, str]:
+    def _variables(self, given: JSONObject) -> dict[str, str]:
         values: dict[str, str] = {k: _text(v) for k, v in self.agent.placeholders.items()}
         values.update(
             {
@@ -245,7 +246,7 @@ class _Conversation(TurnRecords, ToolCalls, Judging):
             self.state.closed = True
         return Simulation(self.frames, self._analysis(), self.state.truncated)
 
-    def _steps(self, plan: dict[str, Any]) -> list[Any]:
+    def _steps(self, plan: JSONObject) -> list[Callable[[], None]]:
         question, answer = self.rng.choice(self.topic.followups)
         self.asked.add(question)
         return [
@@ -261,7 +262,7 @@ class _Conversation(TurnRecords, ToolCalls, Judging):
             lambda: self._agent_closing(),
         ]
 
-    def _fillers(self, plan: dict[str, Any]) -> Iterable[list[Any]]:
+    def _fillers(self, plan: JSONObject) -> Iterator[list[Callable[..., None]]]:
         extra: list[ToolSpec] = list(plan["extra"])
         n = 0
         while True:
@@ -396,7 +397,7 @@ class _Conversation(TurnRecords, ToolCalls, Judging):
                 f"I've noted everything under reference {self.slots['ticket']} so a colleague can "
                 "follow up. Thank you for your patience."
             )
-        entries: list[dict[str, Any]] = []
+        entries: list[JSONObject] = []
         if self.agent.end_call:
             entries = self._system_end_call()
         self._agent_say(text, before=entries)
@@ -433,7 +434,7 @@ class _Conversation(TurnRecords, ToolCalls, Judging):
 
     def _agent_action_turn(self, action: ToolSpec | None, display: ToolSpec | None) -> None:
         self.state.action_attempted = True
-        entries: list[dict[str, Any]] = []
+        entries: list[JSONObject] = []
         ok = True
         detail = ""
         if action is not None:
@@ -474,7 +475,7 @@ def seed_for(agent_id: str, body: Any) -> int:
 
 
 def simulate(
-    doc: dict[str, Any],
+    doc: JSONObject,
     request: models.SimulateRequest,
     seed: int,
     resolver: MockResolver | None = None,

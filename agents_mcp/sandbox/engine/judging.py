@@ -8,7 +8,9 @@ import re
 from typing import Any
 
 from agents_mcp.api import models
+from agents_mcp.jsontypes import JSONObject
 from agents_mcp.sandbox.engine.agent_doc import _list, _str
+from agents_mcp.sandbox.engine.records import SharedState
 from agents_mcp.sandbox.engine.text import _keywords, _third_person
 from agents_mcp.sandbox.engine.vocabulary import NUMBERS, RESULT_DIRECTIVE
 
@@ -32,10 +34,10 @@ _COLLECT_WORDS = (
 )
 
 
-class Judging:
+class Judging(SharedState):
     """Judges the finished conversation: criteria, data collection, summary."""
 
-    def _analysis(self) -> dict[str, Any]:
+    def _analysis(self) -> JSONObject:
         turns = [t for frame in self.frames for t in frame]
         text = " ".join((t.get("message") or "") for t in turns)
         criteria = list(self.agent.criteria) + [
@@ -72,7 +74,7 @@ class Judging:
         )
         return analysis.model_dump(mode="json")
 
-    def _judge(self, goal: str, text: str, turns: list[dict[str, Any]]) -> tuple[str, str]:
+    def _judge(self, goal: str, text: str, turns: list[JSONObject]) -> tuple[str, str]:
         forced = RESULT_DIRECTIVE.search(goal)
         if forced:
             word = forced.group(1).lower()
@@ -149,7 +151,7 @@ class Judging:
         missing = ", ".join(k for k in keywords if k not in found)
         return "failure", f"The transcript never addresses: {missing}."
 
-    def _collect(self, key: str, spec: dict[str, Any], text: str) -> models.DataCollectionResult:
+    def _collect(self, key: str, spec: JSONObject, text: str) -> models.DataCollectionResult:
         kind = _str(spec.get("type")) or "string"
         description = _str(spec.get("description"))
         enum = [str(o) for o in _list(spec.get("enum"))]
@@ -215,13 +217,13 @@ class Judging:
                 if self.mood == "frustrated" and not self.state.resolved
                 else ("neutral" if self.mood == "frustrated" else "positive")
             )
-            outcome = "resolved" if self.state.resolved else "not resolved"
-            why = f"The user sounded {self.mood} and the issue was {outcome}."
+            resolved = "resolved" if self.state.resolved else "not resolved"
+            why = f"The user sounded {self.mood} and the issue was {resolved}."
         elif any(
             w in low for w in ("intent", "issue", "reason", "topic", "category", "type", "request")
         ):
             value, why = self.topic.key, f"The user wanted {self.fill(self.topic.issue)}."
-        schema: dict[str, Any] = {
+        schema: JSONObject = {
             "type": kind if kind in ("boolean", "string", "integer", "number") else "string"
         }
         if description:

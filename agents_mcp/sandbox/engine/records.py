@@ -4,33 +4,40 @@ Simulation, and the per-conversation state (tool events, resolved/verified/close
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents_mcp.api import models
+from agents_mcp.jsontypes import JSONObject
 from agents_mcp.sandbox.engine.vocabulary import PRICES
+
+if TYPE_CHECKING:
+    from agents_mcp.api.request_models import ToolMockConfig
+    from agents_mcp.sandbox.engine.agent_doc import AgentView
+    from agents_mcp.sandbox.engine.vocabulary import Topic
 
 
 @dataclass
 class Simulation:
     """A finished simulation: the transcript, grouped into stream frames, and the analysis."""
 
-    frames: list[list[dict[str, Any]]]  # each: the entries of one message turn (or the history)
-    analysis: dict[str, Any]
+    frames: list[list[JSONObject]]  # each: the entries of one message turn (or the history)
+    analysis: JSONObject
     truncated: bool = False  # the turn limit cut the conversation before its natural end
 
     @property
-    def turns(self) -> list[dict[str, Any]]:
+    def turns(self) -> list[JSONObject]:
         return [turn for frame in self.frames for turn in frame]
 
-    def response(self) -> dict[str, Any]:
+    def response(self) -> JSONObject:
         return {"simulated_conversation": self.turns, "analysis": self.analysis}
 
 
 # Answers a tool call (tool name, the call's parameters) or returns None to leave it to the
 # request's mocks and the default results: the agent-testing runs' mock overrides use it.
-MockResolver = Callable[[str, dict[str, Any]], "tuple[str, bool] | None"]
+MockResolver = Callable[[str, JSONObject], "tuple[str, bool] | None"]
 
 
 @dataclass
@@ -55,7 +62,7 @@ def _usage(tokens: int, kind: str) -> models.TokensUsage:
     return models.TokensUsage(tokens=max(tokens, 0), price=round(max(tokens, 0) * PRICES[kind], 9))
 
 
-def _history_turn(turn: dict[str, Any], agent_id: str) -> dict[str, Any]:
+def _history_turn(turn: JSONObject, agent_id: str) -> JSONObject:
     """A partial-history entry in the response shape (optional fields filled like the API)."""
     out = models.Turn(
         role=turn["role"],
@@ -82,14 +89,48 @@ def _history_turn(turn: dict[str, Any], agent_id: str) -> dict[str, Any]:
     return out.model_dump(mode="json")
 
 
-class TurnRecords:
+class SharedState:
+    """What the mixins (records, tool_calls, judging) read and write: the conversation
+    (dialogue._Conversation) sets it all up. Declarations only, for the type checker."""
+
+    agent: AgentView
+    request: models.SimulateRequest
+    resolver: MockResolver | None
+    rng: random.Random
+    mocks: dict[str, ToolMockConfig]
+    topic: Topic
+    mood: str
+    vars: dict[str, str]
+    slots: dict[str, str]
+    state: _State
+    clock: int
+    request_counter: int
+    frames: list[list[JSONObject]]
+    context_tokens: int
+
+    if TYPE_CHECKING:
+
+        def _token(self, n: int) -> str: ...
+        def fill(self, text: str) -> str: ...
+        def subst(self, text: str) -> str: ...
+        def _turn(
+            self,
+            role: str,
+            message: str | None,
+            *,
+            tool_calls: list[Any] | None = None,
+            tool_results: list[Any] | None = None,
+        ) -> JSONObject: ...
+
+
+class TurnRecords(SharedState):
     """Adds user and agent turns (and their tool entries) to the transcript."""
 
     def _user_say(self, text: str) -> None:
         self.frames.append([self._turn("user", text)])
 
     def _agent_say(
-        self, text: str, *, before: list[dict[str, Any]] | None = None, count: bool = True
+        self, text: str, *, before: list[JSONObject] | None = None, count: bool = True
     ) -> None:
         del count  # every agent message is one frame; counting happens in the plan
         self.frames.append([*(before or []), self._turn("agent", text)])
@@ -101,7 +142,7 @@ class TurnRecords:
         *,
         tool_calls: list[Any] | None = None,
         tool_results: list[Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> JSONObject:
         words = len(message.split()) if message else 0
         started = self.clock  # a turn is stamped when it starts; speaking takes ~2.6 words/s
         self.clock += max(1, round(words / 2.6)) if message else 0

@@ -165,7 +165,7 @@ def _describe(result: str, tool_name: str) -> str:
     except (TypeError, ValueError):
         return f"Here's what I found: {_snippet(result, 160)}"
     if isinstance(data, dict):
-        parts = []
+        parts: list[str] = []
         for key, value in data.items():
             if isinstance(value, bool) and len(parts) < 3:
                 label = key.replace("_", " ")

@@ -8,21 +8,22 @@ import json
 from typing import Any
 
 from agents_mcp.api import models
+from agents_mcp.jsontypes import JSONObject
 from agents_mcp.sandbox.engine.agent_doc import ToolSpec, _list, _str
-from agents_mcp.sandbox.engine.records import _Event
+from agents_mcp.sandbox.engine.records import SharedState, _Event
 from agents_mcp.sandbox.engine.text import _text
 from agents_mcp.sandbox.engine.vocabulary import NUMBERS
 
 
-class ToolCalls:
+class ToolCalls(SharedState):
     """Emulates the agent's tool calls and their results."""
 
-    def _call(self, tool: ToolSpec, role: str) -> tuple[list[dict[str, Any]], str, bool]:
+    def _call(self, tool: ToolSpec, role: str) -> tuple[list[JSONObject], str, bool]:
         self.request_counter += 1
         request_id = f"{tool.name}_{self._token(32)}"
         params = self._params(tool)
         params_json = json.dumps(params)
-        details: dict[str, Any] | None
+        details: JSONObject | None
         if tool.kind == "webhook":
             path_params = {n: _text(params[n]) for n, _, where in tool.params if where == "path"}
             query = {n: _text(params[n]) for n, _, where in tool.params if where == "query"}
@@ -82,7 +83,7 @@ class ToolCalls:
             return "Tool Called.", False
         return json.dumps(self._default_result(tool, role)), False
 
-    def _default_result(self, tool: ToolSpec, role: str) -> dict[str, Any]:
+    def _default_result(self, tool: ToolSpec, role: str) -> JSONObject:
         s, name = self.slots, f"{tool.name} {tool.description}".lower()
         if "avail" in name:
             return {"available": True, "date": s["date"], "slots": [s["time"], "9:00 pm"]}
@@ -111,13 +112,13 @@ class ToolCalls:
             return {"status": "found", "reference": s["ticket"]}
         return {"status": "success", "reference": s["ticket"]}
 
-    def _params(self, tool: ToolSpec) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def _params(self, tool: ToolSpec) -> JSONObject:
+        out: JSONObject = {}
         for name, schema, _ in tool.params:
             out[name] = self._param_value(name, schema)
         return out
 
-    def _param_value(self, name: str, schema: dict[str, Any]) -> Any:
+    def _param_value(self, name: str, schema: JSONObject) -> Any:
         if isinstance(schema.get("constant_value"), (str, int, float, bool)):
             return schema["constant_value"]
         var = schema.get("dynamic_variable")
@@ -159,7 +160,7 @@ class ToolCalls:
             return self.fill(self.topic.title)
         return self.fill(self.topic.title)
 
-    def _system_end_call(self) -> list[dict[str, Any]]:
+    def _system_end_call(self) -> list[JSONObject]:
         request_id = f"end_call_{self._token(32)}"
         call = models.ToolCall(
             type="system",
