@@ -11,13 +11,14 @@ PHRASE, which the candidate prompt does; the agent's own test `test_demo_deliver
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
 if TYPE_CHECKING:
     from mcp import Client
+    from mcp.shared.dispatcher import ProgressFnT
     from mcp.types import CallToolResult
 
 DEMO_AGENT = "agent_demo_support"
@@ -104,9 +105,7 @@ def indented(text: str, pad: str = "   ") -> str:
     return pad + text.replace("\n", "\n" + pad)
 
 
-def _async(
-    fn: Callable[[float, float | None, str | None], None],
-) -> Callable[[float, float | None, str | None], Awaitable[None]]:
+def _async(fn: Callable[[float, float | None, str | None], None]) -> ProgressFnT:
     async def call(progress: float, total: float | None, message: str | None) -> None:
         fn(progress, total, message)
 
