@@ -62,7 +62,7 @@ async def list_agents_page(api: AgentsAPI, search: str | None) -> list[dict[str,
     /v1/convai/agents through the client's retry machinery.
     """
     try:
-        from agents_mcp.api.agent_config import AgentConfigAPI  # type: ignore[import-not-found]
+        from agents_mcp.api.agent_config import AgentConfigAPI
     except ImportError:
         return await _list_agents_directly(api, search)
     page = await AgentConfigAPI(api).list_agents(search=search, page_size=AGENT_PAGE_SIZE)
@@ -160,7 +160,7 @@ def install(mcp: MCPServer[Any], state: Callable[[], AppState | None]) -> None:
     `state` returns the running lifespan's AppState (None outside it).
     """
 
-    @mcp.completion()
+    @mcp.completion()  # type: ignore[untyped-decorator, no-untyped-call]  # untyped in the SDK
     async def complete(
         ref: PromptReference | ResourceTemplateReference,
         argument: CompletionArgument,

@@ -51,6 +51,10 @@ class _Op(Operation):
         return self.what or self.name.replace("_", " ")
 
 
+def _phrase(op: Operation) -> str:
+    return op.phrase if isinstance(op, _Op) else op.name.replace("_", " ")
+
+
 def validate_branch_id(branch_id: object) -> str:
     if isinstance(branch_id, str) and _BRANCH_ID.fullmatch(branch_id):
         return branch_id
@@ -237,7 +241,7 @@ class AgentConfigAPI:
                 raise
             # a 404 on a collection means the endpoint, not an agent, is missing
             raise UpstreamError(
-                f"The API has no such endpoint to {op.phrase} (HTTP 404); check "
+                f"The API has no such endpoint to {_phrase(op)} (HTTP 404); check "
                 "ELEVENLABS_BASE_URL.",
                 status=exc.status,
                 request_id=exc.request_id,
@@ -245,7 +249,7 @@ class AgentConfigAPI:
         data = _json_or_none(raw)
         if not isinstance(data, dict):
             raise UpstreamError(
-                f"The API answered the request to {op.phrase} with an unexpected body "
+                f"The API answered the request to {_phrase(op)} with an unexpected body "
                 f"({clip(raw.decode('utf-8', 'replace'), 120)!r})."
             )
         return data

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, NotRequired, TypedDict, final
 
@@ -196,7 +196,8 @@ class FullContent(TypedDict):
     next: NotRequired[str]
 
 
-StructuredContent = SummaryContent | TranscriptContent | FullContent
+# the test-run views (agents_mcp/testing/views.py) carry their own payloads (testing/payload.py)
+StructuredContent = SummaryContent | TranscriptContent | FullContent | JSONObject
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,7 @@ def call(simulation_id: str, **args: str | int) -> str:
 # --- parsing (tolerant: a turn the models cannot read still counts) -----------------------------
 
 
-def parse_turns(raw: Iterable[JSONObject]) -> list[Turn]:
+def parse_turns(raw: Iterable[Mapping[str, JSON]]) -> list[Turn]:
     turns = []
     for item in raw:
         try:

@@ -14,6 +14,7 @@ replicas, `AGENTS_MCP_DATABASE_URL`). Both are async; both create and migrate th
 
 from __future__ import annotations
 
+import builtins
 import os
 import secrets
 import socket
@@ -114,7 +115,7 @@ class Store(Protocol):
         direct evidence the implementation has); never True for this process's records."""
         ...
 
-    async def stale(self, kind: str, now: float, limit: int = 20) -> list[StoredRecord]:
+    async def stale(self, kind: str, now: float, limit: int = 20) -> builtins.list[StoredRecord]:
         """Unfinished records whose lease has lapsed (their owner stopped renewing)."""
         ...
 

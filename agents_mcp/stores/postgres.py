@@ -18,6 +18,7 @@ Rules:
 
 from __future__ import annotations
 
+import builtins
 import logging
 import re
 import time
@@ -206,7 +207,7 @@ class PostgresStore:
                     )
                 for version in range(current + 1, SCHEMA_VERSION + 1):
                     for statement in _MIGRATIONS[version]:
-                        await conn.execute(statement)  # type: ignore[arg-type]
+                        await conn.execute(statement)
                     await conn.execute(
                         "INSERT INTO agents_mcp_schema_version (version) VALUES (%s)", (version,)
                     )
@@ -234,7 +235,7 @@ class PostgresStore:
         for attempt in (1, 2):
             try:
                 async with self.pool.connection() as conn:
-                    cursor = await conn.execute(sql, params)  # type: ignore[arg-type]
+                    cursor = await conn.execute(sql, params)
                     rows = await cursor.fetchall() if cursor.description else []
                     return cursor.rowcount, rows
             except (psycopg.OperationalError, PoolTimeout) as exc:
@@ -331,7 +332,7 @@ class PostgresStore:
         _, rows = await self._query(f"SELECT {_NOW}")
         return float(rows[0][0])
 
-    async def stale(self, kind: str, now: float, limit: int = 20) -> list[StoredRecord]:
+    async def stale(self, kind: str, now: float, limit: int = 20) -> builtins.list[StoredRecord]:
         """`now` is ignored: the database's own clock decides."""
         _, rows = await self._query(
             f"""SELECT {_COLUMNS} FROM agents_mcp_records

@@ -14,6 +14,7 @@ version 2 imports the rows of the pre-store `simulations` table.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sqlite3
@@ -210,7 +211,8 @@ class SQLiteStore:
         return [_row(row) for row in rows]
 
     async def count(self, kind: str) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM records WHERE kind = ?", (kind,)).fetchone()[0]
+        row = self.db.execute("SELECT COUNT(*) FROM records WHERE kind = ?", (kind,)).fetchone()
+        return int(row[0])
 
     async def prune(self, kind: str, keep: int) -> int:
         cursor = self.db.execute(
@@ -248,7 +250,7 @@ class SQLiteStore:
             return False
         return pid == os.getpid() or not _pid_alive(pid)  # same pid, other owner: a past life
 
-    async def stale(self, kind: str, now: float, limit: int = 20) -> list[StoredRecord]:
+    async def stale(self, kind: str, now: float, limit: int = 20) -> builtins.list[StoredRecord]:
         rows = self.db.execute(
             f"""SELECT {_COLUMNS} FROM records WHERE kind = ? AND status IN ('queued', 'running')
                 AND (owner IS NULL OR owner != ?) ORDER BY created_at""",

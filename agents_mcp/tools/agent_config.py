@@ -17,7 +17,7 @@ import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from mcp.server.mcpserver import (
     AcceptedElicitation,
@@ -48,7 +48,7 @@ _MAX_RUN_ID = 128
 
 
 def _state(ctx: Context) -> AppState:
-    return ctx.request_context.lifespan_context
+    return cast(AppState, ctx.request_context.lifespan_context)
 
 
 def _config_api(ctx: Context) -> AgentConfigAPI:
@@ -169,9 +169,12 @@ async def get_agent(
 # --- update ----------------------------------------------------------------------------------
 
 
+UpdateStatus = Literal["updated", "unchanged", "needs_confirmation", "declined", "cancelled"]
+
+
 class UpdateResult(BaseModel):
     agent_id: str
-    status: Literal["updated", "unchanged", "needs_confirmation", "declined", "cancelled"]
+    status: UpdateStatus
     fields: list[str]  # the fields changed (or that would change)
     diff: str  # old -> new per field
 
@@ -294,7 +297,9 @@ async def _ask_to_update(
     )
 
 
-def _update_result(plan: UpdatePlan, status: str, text: str, shown: str = "") -> CallToolResult:
+def _update_result(
+    plan: UpdatePlan, status: UpdateStatus, text: str, shown: str = ""
+) -> CallToolResult:
     return result(
         UpdateResult(
             agent_id=plan.agent_id,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from mcp.server.mcpserver import (
     AcceptedElicitation,
@@ -65,7 +65,7 @@ class _Ready:
 
 
 def _state(ctx: Context) -> AppState:
-    return ctx.request_context.lifespan_context
+    return cast(AppState, ctx.request_context.lifespan_context)
 
 
 def _manager(ctx: Context) -> TestRunManager:
