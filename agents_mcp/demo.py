@@ -1,45 +1,37 @@
-"""`agents-mcp demo`: the whole product end to end, offline, in one command.
+"""`agents-mcp demo`: the agent-testing loop end to end, offline, in one command.
 
 Starts the sandbox, starts the MCP server as a subprocess pointed at it (a temporary data dir),
-connects as an MCP client over stdio, duplicates the demo agent, shows the copy's link, reads the
-copy compactly and changes one field of it (update_agent, confirmed), runs a
-streamed simulation with a live progress bar, prints the compact result and its size next to the
-raw API response's; then turns the sandbox's simulate endpoints off (as upstream after their
-removal) and runs the same scenario again, which the server (backend `auto`) now runs on the
-agent-testing API (a temporary test, polled, then deleted); then deletes the copy. Output goes
-to stdout; the server's own log is kept aside and shown only if something fails.
+connects as an MCP client over stdio, and tells the loop through the tools (demo_steps.py, one
+function per step): duplicate the demo agent; read the copy compactly; one streamed simulated
+call with a live progress bar, its compact result and its size next to the raw response's; then
+run_tests with a baseline (the stored agent) and a candidate prompt, each test several times:
+pass rates with deltas, the flaky test, triage hints; promote the candidate with
+update_agent(from_run_id=...), diff first, then confirmed; turn the sandbox's simulate endpoints
+off (as upstream after their removal) and run the same call again, which the server (backend
+`auto`) now runs on the agent-testing API; delete the copy. Output goes to stdout; the server's
+own log is kept aside and shown only if something fails.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-DEMO_AGENT = "agent_demo_support"
-USER_PROMPT = (
-    "You are Sam, a customer whose hiking boots arrived damaged. You are impatient and want a "
-    "refund today; give your order number when asked."
-)
-CRITERIA = [
-    {"id": "asked_order_number", "goal": "The agent asks for the order number before acting"},
-    {"id": "confirmed_refund", "goal": "The agent confirms the refund amount and when it arrives"},
-]
-# The order system is down: how does the agent cope when its lookup tool fails?
-TOOL_MOCKS = {"lookup_order": {"return": "Order service timed out (503)", "is_error": True}}
-# a calmer agent for the impatient caller: one field changed, every other kept
-DEMO_CHANGE = {"conversation_config": {"agent": {"prompt": {"temperature": 0.1}}}}
-EXPECTED_TURNS = 16  # for the bar only; the conversation ends when it ends
-RUN_DELAY = 1.5  # seconds a sandbox test run takes, so that a few polls show
+from agents_mcp import demo_steps as step
+
+EXPECTED_TURNS = 16  # for the simulation's bar only; the conversation ends when it ends
+RUN_DELAY = 1.0  # seconds a sandbox test run takes, so that a few polls show
 POLL_SECONDS = "0.4"
 
 
 class ProgressBar:
-    """A one-line bar redrawn with \\r on a terminal; plain lines when not a terminal."""
+    """A one-line bar redrawn with \\r on a terminal; plain lines when not a terminal. Filled
+    by progress/total when the server gives a total (test runs), else by the turns the message
+    starts with against `total` expected (a simulation)."""
 
     def __init__(self, out: TextIO, total: int, width: int = 24) -> None:
         self.out = out
@@ -52,11 +44,14 @@ class ProgressBar:
     def update(self, progress: float, total: float | None, message: str | None) -> None:
         self.frames += 1
         message = message or ""
-        turns = _leading_int(message)
         if not self.tty:
             print(f"  progress {int(progress):>3}: {message}", file=self.out, flush=True)
             return
-        done = min(turns, self.total) if turns is not None else 0
+        if total:  # runs done of runs total
+            self.total, done = int(total), int(progress)
+        else:  # turns so far (from the message) of the turns expected
+            turns = _leading_int(message)
+            done = min(turns, self.total) if turns is not None else 0
         filled = round(self.width * done / self.total) if self.total else 0
         bar = "█" * filled + "░" * (self.width - filled)
         elapsed = time.monotonic() - self.started
@@ -93,28 +88,6 @@ def _columns() -> int:
         return 100
 
 
-def _text(result: Any) -> str:
-    return "\n".join(getattr(block, "text", "") for block in result.content)
-
-
-def _size(result: Any) -> int:
-    structured = result.structured_content
-    size = len(_text(result).encode())
-    if structured is not None:
-        size += len(json.dumps(structured, ensure_ascii=False, separators=(",", ":")).encode())
-    return size
-
-
-class DemoError(RuntimeError):
-    pass
-
-
-def _check(result: Any, what: str) -> dict[str, Any]:
-    if result.is_error:
-        raise DemoError(f"{what} failed: {_text(result)}")
-    return result.structured_content or {}
-
-
 async def _session(
     base_url: str, api_key: str, data_dir: Path, errlog: TextIO, out: TextIO
 ) -> None:
@@ -138,138 +111,65 @@ async def _session(
     started = time.monotonic()
     async with Client(stdio_client(params, errlog=errlog)) as client:
         tools = await client.list_tools()
-        names = ", ".join(t.name for t in tools.tools)
-        say(f"2. MCP server running over stdio ({time.monotonic() - started:.1f}s): {names}")
-
-        copy = _check(
+        say(
+            f"2. MCP server over stdio ({time.monotonic() - started:.1f}s), "
+            f"{len(tools.tools)} tools: {', '.join(t.name for t in tools.tools)}"
+        )
+        copy = step.checked(
             await client.call_tool(
-                "duplicate_agent", {"agent_id": DEMO_AGENT, "name": "Support agent (demo copy)"}
+                "duplicate_agent",
+                {"agent_id": step.DEMO_AGENT, "name": "Support agent (demo copy)"},
             ),
             "duplicate_agent",
         )
         agent_id = copy["agent_id"]
-        say(f"3. Duplicated {DEMO_AGENT} -> {agent_id}")
+        say(f"3. Duplicated {step.DEMO_AGENT} -> {agent_id}")
         try:
-            link = _check(
+            link = step.checked(
                 await client.call_tool("get_agent_link", {"agent_id": agent_id}), "get_agent_link"
             )
-            say(f"4. Talk to it: {link['url']}")
-            await _read_and_change(client, agent_id, say)
+            say(f"   Talk to it: {link['url']}")
+            prompt = await step.read_agent(client, agent_id, say)
             say(
-                "5. Simulating an impatient caller while the order lookup tool fails "
+                "5. One simulated call: an impatient caller while lookup_order fails "
                 "(streamed, one progress event per frame):"
             )
-            result, sid = await _simulate(client, agent_id, ProgressBar(out, EXPECTED_TURNS))
-            say()
-            say("6. The compact result the model reads:")
-            say("   " + _text(result).replace("\n", "\n   "))
-            full = _check(
-                await client.call_tool("get_simulation", {"simulation_id": sid, "detail": "full"}),
-                "get_simulation",
-            )
-            compact = _size(result)
-            raw = int(full.get("bytes") or full.get("chars") or 0)
-            ratio = f"{raw / compact:.1f}x smaller" if compact else ""
-            say()
+            result, sid = await step.simulate(client, agent_id, ProgressBar(out, EXPECTED_TURNS))
+            await step.show_simulation(client, result, sid, say)
+            await step.sandbox_config(base_url, api_key, {"run_delay": RUN_DELAY})
             say(
-                f"   Size: {compact:,} bytes (text + structured content) vs {raw:,} bytes of raw "
-                f"API response — {ratio}."
+                f"6. One call proves little. run_tests: {len(step.SUITE)} tests x {step.REPEAT} "
+                "repeats, the stored agent (baseline) vs a candidate prompt, one line added:"
             )
-            say(f'   More: get_simulation(simulation_id="{sid}", detail="transcript")')
-            say()
-            await _sandbox_config(
-                base_url, api_key, {"legacy_simulate": False, "run_delay": RUN_DELAY}
+            say(f"   + {step.PROMPT_FIX}")
+            run_id, better = await step.test_change(
+                client, agent_id, prompt, ProgressBar(out, 0), say
             )
+            if not better:
+                raise step.DemoError(f"the candidate did not do better in {run_id}")
+            say("7. Promote what passed onto the copy:")
+            await step.promote(client, agent_id, run_id, say)
+            await step.sandbox_config(base_url, api_key, {"legacy_simulate": False})
             say(
-                "7. The simulate endpoints are now off (as upstream after their removal): the "
-                "same scenario on the agent-testing API (one progress event per poll):"
+                "8. Simulate endpoints off (as upstream after their removal): the same call, "
+                "backend auto, now on the agent-testing API:"
             )
-            result, sid = await _simulate(client, agent_id, ProgressBar(out, EXPECTED_TURNS))
-            say()
-            say("8. The same compact result, from a temporary test that is deleted afterwards:")
-            say("   " + _text(result).replace("\n", "\n   "))
-            say(f"   Size: {_size(result):,} bytes (text + structured content).")
+            await step.on_agent_testing(client, agent_id, ProgressBar(out, EXPECTED_TURNS), say)
         finally:
             deleted = await client.call_tool(
                 "delete_agent", {"agent_id": agent_id, "confirm": True}
             )
             if deleted.is_error:
-                say(f"9. Could not delete {agent_id}: {_text(deleted)}")
+                say(f"9. Could not delete {agent_id}: {step.text_of(deleted)}")
             else:
                 say(f"9. Deleted the copy {agent_id} (confirm=true).")
-
-
-async def _simulate(client: Any, agent_id: str, bar: ProgressBar) -> tuple[Any, str]:
-    """Run the demo scenario to its end (waiting through get_simulation when needed)."""
-    args = {
-        "agent_id": agent_id,
-        "user_prompt": USER_PROMPT,
-        "criteria": CRITERIA,
-        "tool_mocks": TOOL_MOCKS,
-        "wait_seconds": 45,
-    }
-    result = await client.call_tool(
-        "simulate_conversation", args, progress_callback=_async(bar.update)
-    )
-    structured = result.structured_content or {}
-    sid = structured.get("simulation_id")
-    while not result.is_error and structured.get("status") in ("queued", "running"):
-        result = await client.call_tool(
-            "get_simulation",
-            {"simulation_id": sid, "wait_seconds": 45},
-            progress_callback=_async(bar.update),
-        )
-        structured = result.structured_content or {}
-    bar.finish(f"{structured.get('status', '?')} after {bar.frames} progress events")
-    _check(result, "simulate_conversation")
-    return result, str(sid)
-
-
-async def _sandbox_config(base_url: str, api_key: str, settings: dict[str, Any]) -> None:
-    """Change the sandbox's settings through its admin endpoint (loopback only)."""
-    import httpx
-
-    async with httpx.AsyncClient(headers={"xi-api-key": api_key}, timeout=10) as http:
-        (await http.post(f"{base_url}/_sandbox/config", json=settings)).raise_for_status()
-
-
-async def _read_and_change(client: Any, agent_id: str, say: Any) -> None:
-    """Read the copy compactly, then change one field of it (the demo's user confirms)."""
-    view = await client.call_tool("get_agent", {"agent_id": agent_id})
-    o = _check(view, "get_agent")
-    full = _check(
-        await client.call_tool("get_agent", {"agent_id": agent_id, "section": "full"}),
-        "get_agent",
-    )
-    tools = ", ".join(t["name"] for t in o.get("tools", []))
-    say(
-        f"   Read it: {o.get('llm')} at temperature {o.get('temperature')}, tools {tools}; "
-        f"{_size(view):,} bytes (the raw config: {full.get('pages', '?')} page(s) of "
-        f"get_agent section='full')"
-    )
-    changed = _check(
-        await client.call_tool(
-            "update_agent",
-            {"agent_id": agent_id, "changes": DEMO_CHANGE, "confirm": True},
-        ),
-        "update_agent",
-    )
-    shown = changed.get("diff", "").splitlines()
-    say(f"   Changed it (update_agent, confirm=true): {shown[0] if shown else changed}")
-
-
-def _async(fn: Any) -> Any:
-    async def call(*args: Any) -> None:
-        fn(*args)
-
-    return call
 
 
 def _reason(exc: BaseException) -> str:
     """The innermost error of an exception group (task groups wrap them), as one line."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
-    return f"{type(exc).__name__}: {exc}" if not isinstance(exc, DemoError) else str(exc)
+    return f"{type(exc).__name__}: {exc}" if not isinstance(exc, step.DemoError) else str(exc)
 
 
 def run_demo(turn_delay: float = 0.15, out: TextIO | None = None) -> int:
@@ -279,7 +179,12 @@ def run_demo(turn_delay: float = 0.15, out: TextIO | None = None) -> int:
     from agents_mcp.sandbox import DEFAULT_API_KEY, SandboxServer
 
     out = out or sys.stdout
-    print("agents-mcp demo: everything below runs offline, on this machine.", file=out)
+    started = time.monotonic()
+    print(
+        "agents-mcp demo: test a voice agent, change it, compare, promote; offline, on this "
+        "machine.",
+        file=out,
+    )
     with tempfile.TemporaryDirectory(prefix="agents-mcp-demo-") as tmp:
         tmp_path = Path(tmp)
         log_path = tmp_path / "server.log"
@@ -297,5 +202,5 @@ def run_demo(turn_delay: float = 0.15, out: TextIO | None = None) -> int:
                 if tail:
                     print("server log (last lines):", *tail, sep="\n  ", file=sys.stderr)
             return 1
-    print("Done.", file=out)
+    print(f"Done in {time.monotonic() - started:.1f}s.", file=out)
     return 0
