@@ -5,7 +5,8 @@ within --timeout (it is then cancelled upstream); 2 a bad suite file (nothing is
 arguments, bad settings or an API error. A progress line goes to stderr while the run goes; the
 pass-rate table to stdout at the end. --junit / --json / --html write reports (--html through
 agents_mcp.report.render_report, when that module is installed). The run is kept in the data
-directory like the server's runs, so a later `--baseline-run RUN_ID` can compare with it.
+directory (or the database of AGENTS_MCP_DATABASE_URL) like the server's runs, so a later
+`--baseline-run RUN_ID` can compare with it and `agents-mcp report RUN_ID` can render it.
 AGENTS_MCP_MAX_RUNS does not apply: the suite file is the user's decision.
 """
 
@@ -124,8 +125,9 @@ async def _run(args: argparse.Namespace, settings: Any, suite: Any, progress: Pr
     from contextlib import AsyncExitStack
 
     from agents_mcp.api import AgentsAPI, create_http_client
+    from agents_mcp.stores import make_store
     from agents_mcp.testing.runner import TestRunManager
-    from agents_mcp.testing.store import SQLiteTestRunStore
+    from agents_mcp.testing.store import StoredTestRuns
 
     async with AsyncExitStack() as stack:
         if args.sandbox:
@@ -140,8 +142,9 @@ async def _run(args: argparse.Namespace, settings: Any, suite: Any, progress: Pr
         http = create_http_client(settings)
         stack.push_async_callback(http.aclose)
         api = AgentsAPI.from_settings(settings, http=http)
-        store = SQLiteTestRunStore(settings.simulation_data_dir).open()
-        stack.callback(store.close)
+        url = settings.database_url.get_secret_value() if settings.database_url else None
+        store = await StoredTestRuns(make_store(settings.simulation_data_dir, url)).open()
+        stack.push_async_callback(store.close)
         manager = await stack.enter_async_context(
             TestRunManager(api, store, poll_seconds=settings.poll_seconds, run_timeout=args.timeout)
         )
@@ -166,6 +169,7 @@ def run_test_command(args: argparse.Namespace) -> int:
     """The whole command; returns the exit code."""
     from agents_mcp.api.errors import APIError
     from agents_mcp.settings import SettingsError, load_settings
+    from agents_mcp.stores import StoreError
     from agents_mcp.testing import views
     from agents_mcp.testing.agent_config import OverrideError
     from agents_mcp.testing.junit import junit_xml, meets
@@ -201,6 +205,8 @@ def run_test_command(args: argparse.Namespace) -> int:
     try:
         run_async(main)
     except (SuiteError, OverrideError) as exc:
+        return _fail(str(exc))
+    except StoreError as exc:
         return _fail(str(exc))
     except APIError as exc:
         from agents_mcp.errors_text import error_text

@@ -294,7 +294,7 @@ async def test_run_resource(run_id: str, ctx: Context) -> str:
     if not is_run_id(run_id):
         raise ResourceNotFoundError(f"Unknown test run id {run_id[:40]!r}")
     try:
-        record = _manager(ctx).get(run_id)
+        record = await _manager(ctx).get(run_id)
     except UnknownRunError as exc:
         raise ResourceNotFoundError(str(exc)) from None
     return json.dumps(record.document(), ensure_ascii=False, separators=(",", ":"))
