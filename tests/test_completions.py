@@ -1,8 +1,8 @@
 """completion/complete end to end: the real server over stdio, the sandbox over loopback HTTP.
 
 Agent ids come from the upstream agents list (matched on id and name), simulation and test run
-ids from the store (newest first), detail values from the fixed lists; an upstream failure or an unknown argument answers an
-empty list, never an error.
+ids from the store (newest first), detail values from the fixed lists; an upstream failure or an
+unknown argument answers an empty list, never an error.
 """
 
 from __future__ import annotations
