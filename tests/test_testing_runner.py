@@ -115,3 +115,24 @@ async def test_polling_that_keeps_failing_gives_the_run_up_and_cleans_up(
     assert len(_requests(fresh_sandbox, "POST", "/cancel")) == 1
     assert len(_requests(fresh_sandbox, "DELETE", "/agent-testing/")) == 1
     await api.aclose()
+
+
+async def test_runs_of_the_pre_store_table_are_imported_once(tmp_path: Path) -> None:
+    import json
+    import sqlite3
+
+    old = TestRunRecord("run_00000000000000bb", AGENT, 2, [], status="done", created_at=5.0)
+    with sqlite3.connect(tmp_path / "simulations.sqlite3") as db:
+        db.execute(
+            "CREATE TABLE test_runs (run_id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+            "created_at REAL NOT NULL, document TEXT NOT NULL)"
+        )
+        db.execute(
+            "INSERT INTO test_runs VALUES (?, 'test_run', 5.0, ?)",
+            (old.run_id, json.dumps(old.document())),
+        )
+    store = await StoredTestRuns(SQLiteStore(tmp_path)).open()
+    assert await store.get(old.run_id) == old
+    assert await store.ids() == [old.run_id]
+    assert await store.import_legacy() == 0  # the old table is gone
+    await store.close()
