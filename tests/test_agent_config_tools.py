@@ -192,8 +192,8 @@ async def test_bad_or_empty_updates_send_nothing(fresh_sandbox, tmp_path):
     assert "changes.conversation_config.agent.prompt.temprature" in text_of(typo)
     assert "did you mean temperature" in text_of(typo) and "nothing was sent" in text_of(typo)
     assert neither.is_error and both.is_error and "exactly one" in text_of(neither)
-    # no such stored run: promotion says so before any request
-    assert promoted.is_error and "No stored test run 'run_1'" in text_of(promoted)
+    # no run store in this server: promotion says so before any request
+    assert promoted.is_error and "from_run_id" in text_of(promoted)
     assert branch.is_error and "Invalid branch id" in text_of(branch)
     assert no_branch.is_error and "branch_id: agent agent_demo_support has no such branch" in (
         text_of(no_branch)
