@@ -114,9 +114,15 @@ class TestRunStore(Protocol):
     """The seam to the result store (testing/store.py): records by run id, each running run
     held by a lease its owner renews; `put` answers False once another process took it over."""
 
-    __test__ = False
-    owner: str
-    shared: bool  # other hosts read it too (hand runs over on shutdown)
+    @property
+    def owner(self) -> str:
+        """This process's owner id in the store."""
+        ...
+
+    @property
+    def shared(self) -> bool:
+        """Whether other hosts read the store too."""
+        ...
 
     async def put(self, record: TestRunRecord) -> bool: ...
 
