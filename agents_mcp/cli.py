@@ -63,8 +63,10 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the whole product end to end, offline")
     demo.add_argument("--turn-delay", type=float, default=0.15, help="sandbox pacing per turn")
-    report = sub.add_parser("report", help="write the HTML report of a stored simulation")
-    report.add_argument("id", help="simulation id (sim_...)")
+    report = sub.add_parser(
+        "report", help="write the HTML report of a stored simulation or test run"
+    )
+    report.add_argument("id", help="simulation id (sim_...) or test run id (run_...)")
     report.add_argument("--html", type=Path, required=True, help="where to write the report")
     report.add_argument("--config", type=Path, help="TOML settings file (environment wins)")
     return parser
@@ -109,7 +111,10 @@ def main(argv: list[str] | None = None) -> None:
         from agents_mcp.report.stored import ReportError, write_report
 
         try:
-            path = write_report(args.id, args.html, data_dir=settings.simulation_data_dir)
+            url = settings.database_url.get_secret_value() if settings.database_url else None
+            path = write_report(
+                args.id, args.html, data_dir=settings.simulation_data_dir, database_url=url
+            )
         except ReportError as exc:
             print(f"agents-mcp: {exc}", file=sys.stderr)
             sys.exit(2)

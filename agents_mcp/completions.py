@@ -3,8 +3,7 @@
 - `agent_id` (any prompt): ids of the workspace's agents whose id starts with, or whose name
   contains, what was typed (one upstream page of GET /v1/convai/agents, searched by name).
 - `simulation_id` (`simulation://{simulation_id}`, prompts): stored simulations, newest first.
-- `run_id` (`test-run://{run_id}`, prompts): stored test runs, newest first (once the server
-  keeps test runs; until then none).
+- `run_id` (`test-run://{run_id}`, prompts): stored test runs, newest first.
 - `detail` (prompts): the detail levels of get_test_results, or of get_simulation for a prompt
   about a simulation.
 
@@ -15,7 +14,6 @@ upstream error or a slow API answers an empty list (the error is logged). At mos
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -89,14 +87,10 @@ async def stored_simulation_ids(state: AppState) -> list[str]:
 
 
 async def stored_run_ids(state: AppState) -> list[str]:
-    """Stored test runs, newest first: `ids()` of the lifespan's run manager or of its store
-    (sync or async), once one has it; none until then."""
-    runs = getattr(state, "test_runs", None)
-    ids = getattr(runs, "ids", None) or getattr(getattr(runs, "store", None), "ids", None)
-    if ids is None:
+    """Stored test runs, newest first (none when the server has no test-run manager)."""
+    if state.test_runs is None:
         return []
-    found = await ids() if inspect.iscoroutinefunction(ids) else await anyio.to_thread.run_sync(ids)
-    return [str(i) for i in found]
+    return await state.test_runs.ids()
 
 
 # --- matching ------------------------------------------------------------------------------------

@@ -178,19 +178,15 @@ class AgentsMCPServer(MCPServer[AppState]):
 
 
 @asynccontextmanager
-async def _test_runs(settings: Settings, api: Any) -> AsyncIterator[Any]:
-    """The test-run manager over its store (in the simulations' data directory)."""
+async def _test_runs(settings: Settings, api: Any, store: Any) -> AsyncIterator[Any]:
+    """The test-run manager over `store`, the simulations' Store (opened and closed by them)."""
     from agents_mcp.testing.runner import TestRunManager
-    from agents_mcp.testing.store import SQLiteTestRunStore
+    from agents_mcp.testing.store import StoredTestRuns
 
-    store = SQLiteTestRunStore(
-        settings.simulation_data_dir, max_stored=settings.max_stored_simulations
-    ).open()
-    try:
-        async with TestRunManager(api, store, poll_seconds=settings.poll_seconds) as manager:
-            yield manager
-    finally:
-        store.close()
+    runs = StoredTestRuns(store, max_stored=settings.max_stored_simulations)
+    await runs.import_legacy()
+    async with TestRunManager(api, runs, poll_seconds=settings.poll_seconds) as manager:
+        yield manager
 
 
 def _lifespan(settings: Settings) -> Callable[[Any], Any]:
@@ -205,6 +201,8 @@ def _lifespan(settings: Settings) -> Callable[[Any], Any]:
             stack.push_async_callback(http.aclose)
             api = AgentsAPI.from_settings(settings, http=http)
             stack.push_async_callback(api.aclose)
+            url = settings.database_url.get_secret_value() if settings.database_url else None
+            store = make_store(settings.simulation_data_dir, url)  # one for every kind of job
             simulations = await stack.enter_async_context(
                 SimulationManager(
                     api,
@@ -214,13 +212,10 @@ def _lifespan(settings: Settings) -> Callable[[Any], Any]:
                     backend=settings.simulation_backend,
                     poll_seconds=settings.poll_seconds,
                     simulation_timeout=settings.simulation_timeout,
-                    store=make_store(
-                        settings.simulation_data_dir,
-                        settings.database_url.get_secret_value() if settings.database_url else None,
-                    ),
+                    store=store,
                 )
             )
-            test_runs = await stack.enter_async_context(_test_runs(settings, api))
+            test_runs = await stack.enter_async_context(_test_runs(settings, api, store))
             logger.info("serving the API at %s", settings.api_base_url)
             state = AppState(
                 settings=settings, api=api, simulations=simulations, test_runs=test_runs

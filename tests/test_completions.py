@@ -1,8 +1,8 @@
 """completion/complete end to end: the real server over stdio, the sandbox over loopback HTTP.
 
-Agent ids come from the upstream agents list (matched on id and name), simulation ids from the
-store, detail values from the fixed lists; an upstream failure or an unknown argument answers an
-empty list, never an error.
+Agent ids come from the upstream agents list (matched on id and name), simulation and test run
+ids from the store (newest first), detail values from the fixed lists; an upstream failure or an
+unknown argument answers an empty list, never an error.
 """
 
 from __future__ import annotations
@@ -48,6 +48,19 @@ async def test_completions(fresh_sandbox, tmp_path):
         assert await values(client, SIMULATION, "simulation_id", "sim_zzz") == []
         assert await values(client, SIMULATION, "other", "") == []
         assert await values(client, TEST_RUN, "run_id", "run_") == []  # no test runs stored
+
+        # run ids from the store, newest first (two real runs on the sandbox)
+        run_ids = []
+        for name in ("first", "second"):
+            scenario = {"name": name, "user_prompt": "Ask about warranty."}
+            ran = await client.call_tool(
+                "run_tests", {"agent_id": "agent_demo_faq", "tests": [scenario]}
+            )
+            assert not ran.is_error, text_of(ran)
+            run_ids.append(ran.structured_content["run_id"])
+        assert await values(client, TEST_RUN, "run_id", "run_") == run_ids[::-1]
+        assert await values(client, TEST_RUN, "run_id", run_ids[0][:10]) == [run_ids[0]]
+        assert await values(client, TEST_RUN, "run_id", "sim_") == []
 
         # detail values, filtered by what was typed
         triage = PromptReference(type="ref/prompt", name="triage_failing_test")

@@ -1,9 +1,11 @@
 """The standalone HTML report: one self-contained file, rendered in a real headless Chromium.
 
-Test runs come from a fixture written from the payload contract (tests/data/test_run_*.json);
-simulations are real: run through the real server on the sandbox, then written by the real
-`agents-mcp report` command. Assertions are what a person sees: names, rates, verdicts, the
-failing condition, the turn where a flaky test's runs part. Screenshots: test-artifacts/report/.
+The rendering details of a test run use a fixture written from the payload contract
+(tests/data/test_run_*.json); a real test run is written by the real `agents-mcp test --html` on
+the sandbox and again from the store by `agents-mcp report RUN_ID`; simulations are real too: run
+through the real server on the sandbox, then written by the real `agents-mcp report` command.
+Assertions are what a person sees: names, rates, verdicts, the failing condition, the turn where
+a flaky test's runs part. Screenshots: test-artifacts/report/.
 """
 
 from __future__ import annotations
@@ -235,6 +237,73 @@ def test_report_command_refuses_what_it_cannot_write(tmp_path: Path) -> None:
     assert unknown.returncode == 2 and "No stored simulations" in unknown.stderr
     bad = _report_cli(tmp_path, "nonsense", "--html", str(out))
     assert bad.returncode == 2 and "is not a simulation id" in bad.stderr
-    run = _report_cli(tmp_path, "run_3f2a9c41d07e", "--html", str(out))
-    assert run.returncode == 2 and "test run" in run.stderr
+    (tmp_path / "simulations.sqlite3").touch()  # a store, without that run
+    run = _report_cli(tmp_path, "run_3f2a9c41d07e0000", "--html", str(out))
+    assert run.returncode == 2 and "Unknown test run id 'run_3f2a9c41d07e0000'" in run.stderr
     assert not out.exists()
+
+
+# --- a real test run, through `agents-mcp test --html` and `agents-mcp report` ------------------
+
+FLAKY_DEMO = "Gives the new delivery date (flaky)"  # test_demo_delivery_date_flaky: 3/5, fixed
+FAILING_DEMO = "Late parcel: goodwill discount code"  # [requires: offer a discount code]
+PASSING_DEMO = "Refund for a torn rain jacket"
+
+
+def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "AGENTS_MCP_"))}
+    env.update(AGENTS_MCP_DATA_DIR=str(data_dir), AGENTS_MCP_POLL_SECONDS="0.1")
+    return subprocess.run(
+        [sys.executable, "-m", "agents_mcp", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.anyio
+async def test_test_and_report_commands_write_a_real_test_run(tmp_path: Path) -> None:
+    require_browser()
+    suite = tmp_path / "suite.json"
+    tests = ["test_demo_delivery_date_flaky", "test_demo_late_parcel_discount",
+             "test_demo_refund_torn_jacket"]  # fmt: skip
+    body = {"agent_id": "agent_demo_support", "repeat": 5, "tests": tests}
+    suite.write_text(json.dumps(body), encoding="utf-8")
+    data, ran, stored = tmp_path / "data", tmp_path / "ran.html", tmp_path / "stored.html"
+    result = tmp_path / "result.json"
+    done = _cli(data, "test", str(suite), "--sandbox", "--html", str(ran), "--json", str(result))
+    assert done.returncode == 1, done.stderr  # the discount test fails: the gate says so
+    payload = json.loads(result.read_text(encoding="utf-8"))
+    run_id = payload["run_id"]
+    written = _cli(data, "report", run_id, "--html", str(stored))
+    assert written.returncode == 0, written.stderr
+    # the stored run renders exactly as the run did when it ended
+    assert stored.read_text(encoding="utf-8") == ran.read_text(encoding="utf-8")
+    flaky = next(t for t in payload["tests"] if t["name"] == FLAKY_DEMO)
+    turn = flaky["divergence"]["turn"]
+
+    async with chromium() as browser:
+        for path, theme, width in ((ran, "light", 1200), (stored, "dark", 420)):
+            page, log = await _open(browser, path, theme, width)
+            await screenshot(page, "report", f"real-test-run-{path.stem}-{theme}")
+            assert log.errors == [] and all(u.startswith("file:") for u in log.requests)
+            rows = page.locator("table.rates tbody tr")
+            names = [await r.get_attribute("data-test") for r in await rows.all()]
+            assert set(names) == {FLAKY_DEMO, FAILING_DEMO, PASSING_DEMO}
+            rate = page.locator(f'table.rates tr[data-test="{FLAKY_DEMO}"] td.rate')
+            assert await rate.inner_text() == "3/5"
+            failing = page.locator(f'table.rates tr[data-test="{FAILING_DEMO}"] td.rate')
+            assert await failing.inner_text() == "0/5"
+            passing = page.locator(f'table.rates tr[data-test="{PASSING_DEMO}"] td.rate')
+            assert await passing.inner_text() == "5/5"
+            card = page.locator(f'.card.test[data-test="{FAILING_DEMO}"]')
+            assert "offer a discount code" in await card.locator(".cond.failing").inner_text()
+            div = page.locator(f'.card.test[data-test="{FLAKY_DEMO}"] .divergence')
+            assert f"part at turn {turn}" in await div.inner_text()
+            assert "Hello Ava" in await div.locator(".side.pass .divergent").inner_text()
+            assert "Hi there Ava" in await div.locator(".side.fail .divergent").inner_text()
+            # the whole transcripts came along: turns before and after the one where they part
+            assert await div.locator(".side.fail .turn").count() > 2
+            await page.close()

@@ -3,14 +3,14 @@
 The server is real (stdio subprocess, sandbox over loopback HTTP): the tools carry
 `_meta.ui.resourceUri`, the viewer is read with resources/read, and the host page hands the view
 a real simulate_conversation result; the view then loads the transcript with tools/call
-get_simulation through the host, which forwards it to the real server. A test run is handed over
-from the contract fixture (run_tests does not exist on this branch). Screenshots:
-test-artifacts/viewer/.
+get_simulation through the host, which forwards it to the real server. A test run is a real
+run_tests result (demo tests with fixed ids, so the flaky draws are the same every time, and a
+live baseline), its transcripts loaded with the real get_test_results through the host.
+Screenshots: test-artifacts/viewer/.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,9 @@ from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp_fixture import sandbox_env, stdio_server, text_of
 
 from agents_mcp.report import VIEWER_URI, viewer_html
-from agents_mcp.simulations.summary import condense_turn, parse_turns
 
 pytestmark = pytest.mark.anyio
 
-DATA = Path(__file__).parent / "data"
 ARGS = {
     "agent_id": "agent_demo_support",
     "user_prompt": "A caller whose boots arrived damaged [turns=12]",
@@ -178,83 +176,107 @@ async def test_viewer_shows_a_real_simulation_and_loads_its_transcript_through_t
             await page.close()
 
 
-def transcript_page(name: str) -> dict[str, Any]:
-    """get_test_results(detail="transcript", test=NAME) as the suites branch shapes it: every
-    run's turns condensed by the same code as a simulation's (run_tests is not on this branch;
-    the lead points this test at the real tool when it is)."""
-    runs = json.loads((DATA / "test_run_transcripts.json").read_text(encoding="utf-8"))[name]
-    turns = [
-        {"run": int(run), **condense_turn(i, turn)}
-        for run, raw in runs.items()
-        for i, turn in enumerate(parse_turns(raw))
-    ]
-    structured = {
-        "run_id": "run_3f2a9c41d07e",
-        "status": "done",
-        "detail": "transcript",
-        "test": name,
-        "page": 1,
-        "pages": 1,
-        "turns": turns,
-    }
-    return {"content": [{"type": "text", "text": name}], "structuredContent": structured}
+FLAKY = "Gives the new delivery date (flaky)"  # test_demo_delivery_date_flaky: [flaky=0.6]
+DISCOUNT = "Late parcel: goodwill discount code"  # [requires: offer a discount code]
+RUN_ARGS = {
+    "agent_id": "agent_demo_support",
+    "tests": ["test_demo_delivery_date_flaky", "test_demo_late_parcel_discount"],
+    "repeat": 5,
+    "agent_config_override": {
+        "conversation_config": {
+            "agent": {
+                "prompt": {
+                    "prompt": "You are Ava. Always offer a discount code to unhappy customers."
+                }
+            }
+        }
+    },
+    "baseline": {},  # the stored agent, run live alongside
+    "confirm": True,
+}
 
 
-async def test_viewer_shows_a_test_run_in_the_host_theme() -> None:
+async def test_viewer_shows_a_real_test_run_and_loads_transcripts_through_the_host(
+    fresh_sandbox: Any, tmp_path: Path
+) -> None:
     require_browser()
-    payload = json.loads((DATA / "test_run_payload.json").read_text(encoding="utf-8"))
-    text = [{"type": "text", "text": "run_3f2a9c41d07e done"}]
-    result = {"content": text, "structuredContent": payload}
-    calls: list[tuple[str, dict[str, Any]]] = []
+    env = sandbox_env(fresh_sandbox, tmp_path, AGENTS_MCP_POLL_SECONDS="0.1")
+    async with stdio_server(env, log_dir=tmp_path) as (client, _):
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        for name in ("run_tests", "get_test_results"):
+            assert tools[name].meta == {"ui": {"resourceUri": VIEWER_URI}}, name
+        html = (await client.read_resource(VIEWER_URI)).contents[0].text
+        result = await client.call_tool("run_tests", RUN_ARGS)
+        assert not result.is_error, text_of(result)
+        payload = result.structured_content
+        assert payload["status"] == "done" and payload["baseline"]["source"] == "live"
+        tests = {t["name"]: t for t in payload["tests"]}
+        flaky, fixed = tests[FLAKY], tests[DISCOUNT]
+        assert flaky["flaky"] and flaky["divergence"] is not None, flaky
+        assert fixed["change"] == "improved", fixed
+        run_id, turn = payload["run_id"], flaky["divergence"]["turn"]
+        failing_run = flaky["divergence"]["failing_run"]
+        page_result = await client.call_tool(
+            "get_test_results", {"run_id": run_id, "detail": "transcript", "test": FLAKY}
+        )
+        pages = page_result.structured_content["pages"]
+        fetches = [
+            (
+                "get_test_results",
+                {"run_id": run_id, "detail": "transcript", "test": FLAKY, "page": n},
+            )
+            for n in range(1, pages + 1)
+        ]
+        calls: list[tuple[str, dict[str, Any]]] = []
 
-    async def call_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        calls.append((name, arguments))
-        return transcript_page(arguments["test"])
+        async def call_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+            calls.append((name, arguments))
+            return wire(await client.call_tool(name, arguments))
 
-    async with chromium() as browser:
-        for theme in THEMES:
-            for size, width in VIEWPORTS.items():
-                calls.clear()
-                host = setup(viewer_html(), result, theme=theme)
-                page, frame, log = await show(
-                    browser, host, theme=theme, width=width, call=call_tool
-                )
-                card = frame.locator('.card.test[data-test="refund for damaged order"]')
-                failing_side = card.locator(".divergence .side.fail")
-                # the flaky test's runs are fetched through the host and shown side by side
-                await failing_side.get_by_text("want my money back").wait_for(timeout=10_000)
-                await fitted(page, frame)
-                await screenshot(page, "viewer", f"test-run-{theme}-{size}")
-                assert calls == [
-                    (
-                        "get_test_results",
-                        {
-                            "run_id": "run_3f2a9c41d07e",
-                            "detail": "transcript",
-                            "test": "refund for damaged order",
-                            "page": 1,
-                        },
+        async with chromium() as browser:
+            for theme in THEMES:
+                for size, width in VIEWPORTS.items():
+                    calls.clear()
+                    host = setup(html, wire(result), theme=theme, arguments=RUN_ARGS)
+                    page, frame, log = await show(
+                        browser, host, theme=theme, width=width, call=call_tool
                     )
-                ]
-                assert log.errors == [] and log.requests == []
-                first = frame.locator("table.rates tbody tr").first
-                assert await first.get_attribute("data-test") == payload["regressions"][0]
-                flaky = frame.locator('table.rates tr[data-test="refund for damaged order"]')
-                assert "flaky" in await flaky.inner_text()
-                assert "2/3" in await flaky.inner_text()
-                assert "Agent offers a refund" in await card.locator(".cond.failing").inner_text()
-                assert "part at turn 4" in await card.locator(".divergence").inner_text()
-                divergent = await card.locator(".side.pass .divergent").inner_text()
-                assert "#4" in divergent and "full refund" in divergent
-                body = frame.locator("body")
-                bg = await body.evaluate("b => getComputedStyle(b).backgroundColor")
-                assert (luminance(bg) < 0.3) if theme == "dark" else (luminance(bg) > 0.8)
-                await page.close()
+                    card = frame.locator(f'.card.test[data-test="{FLAKY}"]')
+                    # the flaky test's runs are fetched through the host from the real server
+                    # and shown side by side from the turn where they part
+                    fail_side = card.locator(".divergence .side.fail")
+                    await fail_side.locator(".turn").nth(2).wait_for(timeout=10_000)
+                    await fitted(page, frame)
+                    shot = await screenshot(page, "viewer", f"test-run-{theme}-{size}")
+                    if (theme, size) == ("light", "wide"):
+                        keep_image(shot, "viewer-test-run.png")
+                    assert calls == fetches  # every page of the test's transcripts
+                    assert log.errors == [] and log.requests == []
+                    rows = frame.locator("table.rates tbody tr")
+                    names = [await r.get_attribute("data-test") for r in await rows.all()]
+                    assert set(names) == {FLAKY, DISCOUNT}
+                    flaky_row = frame.locator(f'table.rates tr[data-test="{FLAKY}"]')
+                    assert "flaky" in await flaky_row.inner_text()
+                    assert flaky["rate"] in await flaky_row.inner_text()
+                    fixed_row = frame.locator(f'table.rates tr[data-test="{DISCOUNT}"]')
+                    assert "0/5 → 5/5" in await fixed_row.inner_text()
+                    assert "improved" in await fixed_row.inner_text()
+                    failing = await card.locator(".cond.failing").inner_text()
+                    assert "expected delivery date" in failing
+                    div = await card.locator(".divergence").inner_text()
+                    assert f"part at turn {turn}" in div
+                    divergent = await card.locator(".side.fail .divergent").inner_text()
+                    assert f"#{turn}" in divergent
+                    assert f"run {failing_run}" in (await fail_side.inner_text()).lower()
+                    body = frame.locator("body")
+                    bg = await body.evaluate("b => getComputedStyle(b).backgroundColor")
+                    assert (luminance(bg) < 0.3) if theme == "dark" else (luminance(bg) > 0.8)
+                    await page.close()
 
-        # a transcript result handed over as it is: one timeline per run
-        host = setup(viewer_html(), transcript_page("refund for damaged order"), theme="light")
-        page, frame, log = await show(browser, host, theme="light", width=700, call=call_tool)
-        assert await frame.locator(".timeline[data-run]").count() == 2
-        run2 = await frame.locator('.timeline[data-run="2"]').inner_text()
-        assert "returns team" in run2 and log.errors == []
-        await page.close()
+            # a transcript result of the real get_test_results, handed over as it is
+            host = setup(html, wire(page_result), theme="light")
+            page, frame, log = await show(browser, host, theme="light", width=700, call=call_tool)
+            runs = {t["run"] for t in page_result.structured_content["turns"]}
+            assert await frame.locator(".timeline[data-run]").count() == len(runs) > 0
+            assert log.errors == []
+            await page.close()

@@ -3,9 +3,10 @@
 Exit codes: 0 every test reached --min-pass-rate; 1 one did not, or the run did not finish
 within --timeout (it is then cancelled upstream); 2 a bad suite file (nothing is sent), bad
 arguments, bad settings or an API error. A progress line goes to stderr while the run goes; the
-pass-rate table to stdout at the end. --junit / --json / --html write reports (--html through
-agents_mcp.report.render_report, when that module is installed). The run is kept in the data
-directory like the server's runs, so a later `--baseline-run RUN_ID` can compare with it.
+pass-rate table to stdout at the end. --junit / --json / --html write reports (--html: the
+report of `agents-mcp report`, agents_mcp/report/stored.py). The run is kept in the data
+directory (or the database of AGENTS_MCP_DATABASE_URL) like the server's runs, so a later
+`--baseline-run RUN_ID` can compare with it and `agents-mcp report RUN_ID` can render it.
 AGENTS_MCP_MAX_RUNS does not apply: the suite file is the user's decision.
 """
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -51,15 +51,6 @@ def _fail(message: str) -> int:
     return EXIT_ERROR
 
 
-def _html_renderer() -> Callable[..., str] | None:
-    """agents_mcp.report.render_report(payload, transcript) (branch viewer), when installed."""
-    try:
-        from agents_mcp.report import render_report  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return render_report  # type: ignore[no-any-return]
-
-
 def _check_arguments(args: argparse.Namespace) -> str | None:
     if args.repeat is not None and not 1 <= args.repeat <= 50:
         return "--repeat must be 1 to 50"
@@ -67,8 +58,6 @@ def _check_arguments(args: argparse.Namespace) -> str | None:
         return "--min-pass-rate must be between 0 and 1"
     if args.timeout <= 0:
         return "--timeout must be positive"
-    if args.html is not None and _html_renderer() is None:
-        return "--html needs the report renderer (agents_mcp.report), not installed here"
     return None
 
 
@@ -124,8 +113,9 @@ async def _run(args: argparse.Namespace, settings: Any, suite: Any, progress: Pr
     from contextlib import AsyncExitStack
 
     from agents_mcp.api import AgentsAPI, create_http_client
+    from agents_mcp.stores import make_store
     from agents_mcp.testing.runner import TestRunManager
-    from agents_mcp.testing.store import SQLiteTestRunStore
+    from agents_mcp.testing.store import StoredTestRuns
 
     async with AsyncExitStack() as stack:
         if args.sandbox:
@@ -140,8 +130,9 @@ async def _run(args: argparse.Namespace, settings: Any, suite: Any, progress: Pr
         http = create_http_client(settings)
         stack.push_async_callback(http.aclose)
         api = AgentsAPI.from_settings(settings, http=http)
-        store = SQLiteTestRunStore(settings.simulation_data_dir).open()
-        stack.callback(store.close)
+        url = settings.database_url.get_secret_value() if settings.database_url else None
+        store = await StoredTestRuns(make_store(settings.simulation_data_dir, url)).open()
+        stack.push_async_callback(store.close)
         manager = await stack.enter_async_context(
             TestRunManager(api, store, poll_seconds=settings.poll_seconds, run_timeout=args.timeout)
         )
@@ -166,6 +157,7 @@ def run_test_command(args: argparse.Namespace) -> int:
     """The whole command; returns the exit code."""
     from agents_mcp.api.errors import APIError
     from agents_mcp.settings import SettingsError, load_settings
+    from agents_mcp.stores import StoreError
     from agents_mcp.testing import views
     from agents_mcp.testing.agent_config import OverrideError
     from agents_mcp.testing.junit import junit_xml, meets
@@ -202,6 +194,8 @@ def run_test_command(args: argparse.Namespace) -> int:
         run_async(main)
     except (SuiteError, OverrideError) as exc:
         return _fail(str(exc))
+    except StoreError as exc:
+        return _fail(str(exc))
     except APIError as exc:
         from agents_mcp.errors_text import error_text
 
@@ -216,10 +210,9 @@ def run_test_command(args: argparse.Namespace) -> int:
     if args.junit is not None:
         args.junit.write_text(junit_xml(payload, args.min_pass_rate), encoding="utf-8")
     if args.html is not None:
-        render = _html_renderer()
-        if render is not None:
-            html = render(payload, views.transcripts(record))
-            args.html.write_text(html, encoding="utf-8")
+        from agents_mcp.report.stored import test_run_report
+
+        args.html.write_text(test_run_report(record), encoding="utf-8")
     if record.status != "done":
         print(f"agents-mcp test: the run {record.status}: {record.error or ''}", file=sys.stderr)
         return EXIT_FAILED

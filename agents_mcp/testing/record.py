@@ -4,7 +4,7 @@ A run record holds what we sent (the tests, with their conditions kept in order 
 partial `agent_config_override` as the caller gave it), the upstream invocation ids and the last
 invocation JSON received for the candidate and, with a live baseline, for the baseline. Analysis
 (pass rates, deltas...) is recomputed from it on every read, so a record never disagrees with
-itself. `TestRunStore` is the narrow seam to the result store (see testing/store.py).
+itself. `TestRunStore` is the seam to the result store (testing/store.py: the generic store).
 """
 
 from __future__ import annotations
@@ -12,11 +12,15 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agents_mcp.testing.analysis import TestSpec
 from agents_mcp.testing.payload import RunStatus
+
+if TYPE_CHECKING:
+    from agents_mcp.stores.base import StoredRecord
 
 KIND = "test_run"
 FINISHED: frozenset[str] = frozenset({"done", "cancelled", "failed"})
@@ -107,10 +111,37 @@ class UnknownRunError(LookupError):
 
 
 class TestRunStore(Protocol):
-    __test__ = False
-    """The seam to the result store: records by run id (the lead may swap the implementation
-    for the generic store of branch `store`)."""
+    """The seam to the result store (testing/store.py): records by run id, each running run
+    held by a lease its owner renews; `put` answers False once another process took it over."""
 
-    def put(self, record: TestRunRecord) -> None: ...
+    @property
+    def owner(self) -> str:
+        """This process's owner id in the store."""
+        ...
 
-    def get(self, run_id: str) -> TestRunRecord | None: ...
+    @property
+    def shared(self) -> bool:
+        """Whether other hosts read the store too."""
+        ...
+
+    async def put(self, record: TestRunRecord) -> bool: ...
+
+    async def load(self, run_id: str) -> StoredRecord | None: ...
+
+    async def get(self, run_id: str) -> TestRunRecord | None: ...
+
+    async def ids(self) -> list[str]: ...
+
+    async def prune(self) -> int: ...
+
+    async def now(self) -> float: ...
+
+    def presumed_dead(self, stored: StoredRecord, now: float) -> bool: ...
+
+    async def renew(self, run_ids: Iterable[str]) -> int: ...
+
+    async def stale(self) -> list[StoredRecord]: ...
+
+    async def claim(self, stored: StoredRecord) -> bool: ...
+
+    async def release(self, run_ids: Iterable[str]) -> int: ...

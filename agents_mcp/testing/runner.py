@@ -10,8 +10,12 @@ Rules:
 - Following is one background job per run: each poll interval it GETs each unfinished invocation
   once, however many callers wait (they wait on the job's updates), stores the record, and
   reports progress to every waiter. When done, ad-hoc tests are deleted unless kept.
-- A record left running by a process that stopped is followed again by whichever process reads
-  it next (the invocations live upstream).
+- The store (testing/store.py) may be shared by replicas (PostgreSQL): a running run holds a
+  lease there, renewed by a keeper task while this process follows it. A run whose owner stopped
+  renewing (killed, or released on shutdown) is claimed by the keeper of another process, or by
+  the first one to read it, and followed from the invocation ids stored (polled, summarized, its
+  ad-hoc tests deleted); one stopped before its run started is marked failed and cleaned up.
+  A process that reads a run another live process follows polls the stored record instead.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from agents_mcp.testing.record import (
     UnknownRunError,
     new_run_id,
 )
+from agents_mcp.testing.store import from_data
 from agents_mcp.testing.suite import PlannedTest, SuiteError, mocked_tools, scenario_body
 
 if TYPE_CHECKING:
@@ -45,6 +50,12 @@ logger = logging.getLogger("agents_mcp.testing")
 CLEANUP_SECONDS = 15.0
 MAX_POLL_FAILURES = 5  # consecutive failed polls before the run is given up as failed
 DEFAULT_RUN_TIMEOUT = 1800.0  # a whole run: the real API takes minutes per run
+FOREIGN_POLL_SECONDS = 0.5  # waiting on a run another process follows: read the store this often
+LEASE_SECONDS = 10.0  # the default lease of a store without its own setting
+NOT_STARTED = (
+    "The server stopped before this test run started (it was restarted or crashed); nothing "
+    "ran. Its temporary tests were deleted; run the tests again."
+)
 
 ProgressCallback = Callable[[int, int, str], Awaitable[Any]]  # done, total, message
 
@@ -87,9 +98,14 @@ def progress_text(record: TestRunRecord) -> tuple[int, int, str]:
 
 
 class _Job:
-    def __init__(self) -> None:
+    """A run this process follows: its record (the latest state), and events for waiters."""
+
+    def __init__(self, record: TestRunRecord) -> None:
+        self.record = record
         self.updated = anyio.Event()
         self.finished = anyio.Event()
+        self.scope = anyio.CancelScope()
+        self.lost = False  # another process took the run over: write nothing more
 
     def notify(self) -> None:
         self.updated.set()
@@ -113,19 +129,87 @@ class TestRunManager:
         self.store = store
         self.poll_seconds = poll_seconds
         self.run_timeout = run_timeout
+        self.lease_seconds = getattr(store, "lease_seconds", LEASE_SECONDS)
         self._jobs: dict[str, _Job] = {}
+        self._unsaved: dict[str, TestRunRecord] = {}  # finished, the store was down
         self._tg: TaskGroup | None = None
 
     async def __aenter__(self) -> TestRunManager:
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
+        self._tg.start_soon(self._keeper, name="test run store keeper")
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         assert self._tg is not None
-        self._tg.cancel_scope.cancel()  # records stay "running": the next reader follows them
+        running = [run_id for run_id, job in self._jobs.items() if not job.lost]
+        self._tg.cancel_scope.cancel()  # records stay "running": another process follows them
         await self._tg.__aexit__(None, None, None)
         self._tg = None
+        with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_SECONDS):
+            try:
+                await self._flush_unsaved()
+                if running:  # released: a process sharing the store takes them over at once
+                    await self.store.release(running)
+                    logger.info("%d running test run(s) handed over", len(running))
+            except Exception as exc:
+                logger.warning("test run store not updated on shutdown: %s", exc)
+
+    # --- leases: renewing ours, taking over theirs --------------------------------------------
+
+    async def _keeper(self) -> None:
+        """Renew this process's leases; write what the store missed; take over orphans."""
+        interval = max(0.2, self.lease_seconds / 4)
+        while True:
+            await anyio.sleep(interval)
+            try:
+                await self.store.renew([r for r, job in self._jobs.items() if not job.lost])
+                await self._flush_unsaved()
+                await self.adopt_stale()
+            except Exception as exc:  # the store is down: try again next round
+                logger.warning("test run store keeper: %s", exc)
+
+    async def _flush_unsaved(self) -> None:
+        for run_id, record in list(self._unsaved.items()):
+            await self.store.put(record)
+            self._unsaved.pop(run_id, None)
+
+    async def adopt_stale(self) -> int:
+        """Take over the running runs whose owner stopped renewing; returns how many."""
+        taken = 0
+        for stored in await self.store.stale():
+            if stored.record_id not in self._jobs and await self.store.claim(stored):
+                logger.warning("test run %s: taking over from %s", stored.record_id, stored.owner)
+                await self._resume(from_data(stored.data))
+                taken += 1
+        return taken
+
+    async def _adopt_if_orphaned(self, run_id: str) -> None:
+        """Follow a running run no live process follows (its owner stopped)."""
+        if self._tg is None or run_id in self._jobs:
+            return
+        stored = await self.store.load(run_id)
+        if stored is None or stored.finished:
+            return
+        if stored.owner != self.store.owner:  # ours without a job: an earlier manager's
+            if not self.store.presumed_dead(stored, await self.store.now()):
+                return  # a live process follows it
+            if not await self.store.claim(stored):
+                return  # another process was quicker
+            logger.warning("test run %s: taking over from %s", run_id, stored.owner)
+        await self._resume(from_data(stored.data))
+
+    async def _resume(self, record: TestRunRecord) -> None:
+        """Follow a run taken over; one whose run never started is failed and cleaned up."""
+        if record.invocation_id is not None:
+            self._follow(record)
+            return
+        record.status = "failed"
+        record.error = NOT_STARTED
+        record.finished_at = time.time()
+        with anyio.CancelScope(shield=True):
+            await self._clean_up(record)
+            await self.store.put(record)
 
     # --- prepare (reads only) ---------------------------------------------------------------
 
@@ -177,7 +261,7 @@ class TestRunManager:
         if baseline is not None:
             await self._plan_live_baseline(plan, baseline)
         elif baseline_run_id is not None:
-            plan.baseline = self._stored_baseline(baseline_run_id)
+            plan.baseline = await self._stored_baseline(baseline_run_id)
         return plan
 
     async def _describe_existing(self, plan: Plan) -> None:
@@ -213,8 +297,8 @@ class TestRunManager:
             plan.baseline_full_override = agent_config.override_config(stored, partial)
         plan.baseline = side
 
-    def _stored_baseline(self, run_id: str) -> BaselineSide:
-        earlier = self.store.get(run_id)
+    async def _stored_baseline(self, run_id: str) -> BaselineSide:
+        earlier = await self.store.get(run_id)
         if earlier is None:
             raise SuiteError([f"baseline_run_id: no stored run {run_id[:40]!r}"])
         if earlier.status != "done":
@@ -260,6 +344,9 @@ class TestRunManager:
             baseline=plan.baseline,
             keep_tests=plan.keep_tests,
         )
+        if self._tg is None:
+            raise RuntimeError("the test run manager is not running")
+        job = self._jobs[record.run_id] = _Job(record)  # its lease is renewed from now on
         try:
             for stored, planned in zip(record.tests, plan.tests, strict=True):
                 if planned.scenario is None:
@@ -268,7 +355,7 @@ class TestRunManager:
                     planned, f"{planned.name} (agents-mcp {record.run_id})", plan.tool_ids
                 )
                 stored.test_id = await self.api.create_test(body)
-                self.store.put(record)
+                await self.store.put(record)
             ids = [t.test_id for t in record.tests if t.test_id]
             invocation = await self.api.run_tests(
                 plan.agent_id,
@@ -280,7 +367,7 @@ class TestRunManager:
             )
             record.invocation_id = invocation.id
             record.invocation = invocation.model_dump(mode="json")
-            self.store.put(record)
+            await self.store.put(record)
             side = record.baseline
             if side is not None and side.source == "live":
                 base = await self.api.run_tests(
@@ -299,62 +386,87 @@ class TestRunManager:
                 str(exc) if isinstance(exc, APIError | SuiteError) else type(exc).__name__
             )
             record.finished_at = time.time()
+            self._jobs.pop(record.run_id, None)
             with anyio.CancelScope(shield=True):
                 await self._cancel_upstream(record)
                 await self._clean_up(record)
-                self.store.put(record)
+                await self.store.put(record)
             raise
-        self.store.put(record)
-        self._follow(record)
+        await self._save(job)
+        self._follow(record, job)
         return record
 
     # --- follow -----------------------------------------------------------------------------
 
-    def _follow(self, record: TestRunRecord) -> _Job:
-        job = self._jobs.get(record.run_id)
+    def _follow(self, record: TestRunRecord, job: _Job | None = None) -> _Job:
+        """Poll the run in the background (once per run, whoever waits); `job`: launch's."""
+        if self._tg is None:
+            raise RuntimeError("the test run manager is not running")
         if job is None:
-            if self._tg is None:
-                raise RuntimeError("the test run manager is not running")
-            job = self._jobs[record.run_id] = _Job()
-            self._tg.start_soon(self._poll, record.run_id, job)
+            if record.run_id in self._jobs:
+                return self._jobs[record.run_id]
+            job = self._jobs[record.run_id] = _Job(record)
+        self._tg.start_soon(self._poll, job, name=f"test run {record.run_id}")
         return job
 
-    async def _poll(self, run_id: str, job: _Job) -> None:
+    async def _save(self, job: _Job) -> bool:
+        """Store the record; False once another process took the run over (then stop)."""
+        try:
+            if await self.store.put(job.record):
+                self._unsaved.pop(job.record.run_id, None)
+                return True
+        except Exception as exc:  # the store is down: the next poll (or the keeper) writes it
+            logger.warning("test run %s not stored yet: %s", job.record.run_id, exc)
+            if job.record.finished:
+                self._unsaved[job.record.run_id] = job.record
+            return True
+        job.lost = True
+        logger.warning("test run %s: taken over by another server", job.record.run_id)
+        return False
+
+    async def _poll(self, job: _Job) -> None:
+        record = job.record
         failures = 0
         try:
-            while True:
-                record = self.get(run_id)
-                if record.finished:
-                    return
-                await anyio.sleep(self.poll_seconds)
-                try:
-                    await self._refresh(record)
-                    failures = 0
-                except APIError as exc:
-                    failures += 1
-                    logger.warning("polling test run %s failed (%s)", run_id, type(exc).__name__)
-                    if failures >= MAX_POLL_FAILURES:
+            with job.scope:
+                while not record.finished:
+                    await anyio.sleep(self.poll_seconds)
+                    try:
+                        await self._refresh(record)
+                        failures = 0
+                    except APIError as exc:
+                        failures += 1
+                        logger.warning(
+                            "polling test run %s failed (%s)", record.run_id, type(exc).__name__
+                        )
+                        if failures >= MAX_POLL_FAILURES:
+                            record.status = "failed"
+                            record.error = f"Polling the run failed {failures} times: {exc}"
+                    if not record.finished and time.time() - record.created_at > self.run_timeout:
                         record.status = "failed"
-                        record.error = f"Polling the run failed {failures} times: {exc}"
-                if not record.finished and time.time() - record.created_at > self.run_timeout:
-                    record.status = "failed"
-                    record.error = (
-                        f"The run did not finish within {self.run_timeout:.0f} s; it was cancelled."
-                    )
-                if record.finished:
-                    record.finished_at = time.time()
-                    with anyio.CancelScope(shield=True):
-                        if record.status != "done":
-                            await self._cancel_upstream(record)
-                        await self._clean_up(record)
-                self.store.put(record)
-                job.notify()
-                if record.finished:
-                    return
+                        record.error = (
+                            f"The run did not finish within {self.run_timeout:.0f} s; "
+                            "it was cancelled."
+                        )
+                    if record.finished:
+                        record.finished_at = time.time()
+                        with anyio.CancelScope(shield=True):
+                            if record.status != "done":
+                                await self._cancel_upstream(record)
+                            await self._clean_up(record)
+                    if not await self._save(job):
+                        return
+                    job.notify()
+                with anyio.CancelScope(shield=True):
+                    try:
+                        await self.store.prune()
+                    except Exception as exc:
+                        logger.warning("test runs not pruned: %s", exc)
         finally:
             job.finished.set()
             job.notify()
-            self._jobs.pop(run_id, None)
+            if self._jobs.get(record.run_id) is job:
+                self._jobs.pop(record.run_id, None)
 
     async def _refresh(self, record: TestRunRecord) -> None:
         """One GET per unfinished invocation; the record's status follows."""
@@ -408,7 +520,14 @@ class TestRunManager:
 
     async def stop(self, run_id: str, reason: str) -> TestRunRecord:
         """Give up on a run: cancel it upstream, delete its ad-hoc tests, mark it failed."""
-        record = self.get(run_id)
+        job = self._jobs.get(run_id)
+        if job is not None and not job.lost:
+            job.scope.cancel()
+            with anyio.move_on_after(CLEANUP_SECONDS):
+                await job.finished.wait()
+            record = job.record
+        else:
+            record = await self.get(run_id)
         if record.finished:
             return record
         record.status = "failed"
@@ -417,18 +536,28 @@ class TestRunManager:
         with anyio.CancelScope(shield=True):
             await self._cancel_upstream(record)
             await self._clean_up(record)
-            self.store.put(record)
+            await self.store.put(record)
         return record
 
     # --- read and wait ----------------------------------------------------------------------
 
-    def candidate_config(self, run_id: str) -> dict[str, Any] | None:
+    async def candidate_config(self, run_id: str) -> dict[str, Any] | None:
         """The partial agent_config_override a stored run tested (what update_agent's
         from_run_id promotes), or None when it ran on the stored config."""
-        return self.get(run_id).agent_config_override
+        return (await self.get(run_id)).agent_config_override
 
-    def get(self, run_id: str) -> TestRunRecord:
-        record = self.store.get(run_id)
+    async def ids(self) -> list[str]:
+        """Stored run ids, newest first (completions)."""
+        return await self.store.ids()
+
+    async def get(self, run_id: str) -> TestRunRecord:
+        """The record: this process's latest if it follows the run, else the stored one."""
+        job = self._jobs.get(run_id)
+        if job is not None and not job.lost:
+            return job.record
+        if run_id in self._unsaved:
+            return self._unsaved[run_id]
+        record = await self.store.get(run_id)
         if record is None:
             raise UnknownRunError(run_id)
         return record
@@ -436,19 +565,29 @@ class TestRunManager:
     async def wait(
         self, run_id: str, seconds: float, progress: ProgressCallback | None = None
     ) -> TestRunRecord:
-        """The record once finished, or as it is after `seconds`; progress after each poll."""
-        record = self.get(run_id)
-        if record.finished or seconds <= 0:
-            if not record.finished and run_id not in self._jobs and self._tg is not None:
-                self._follow(record)  # left running by a process that stopped
+        """The record once finished, or as it is after `seconds`; progress after each poll.
+
+        Works on any process sharing the store: a run another live process follows is read
+        from the store every FOREIGN_POLL_SECONDS; an orphan is taken over first.
+        """
+        record = await self.get(run_id)
+        if record.finished:
             return record
-        job = self._follow(record)
+        await self._adopt_if_orphaned(run_id)
+        if seconds <= 0:
+            return await self.get(run_id)
         reported = -1  # MCP progress must increase: a poll that finished no run is not reported
         with anyio.move_on_after(seconds):
-            while not job.finished.is_set():
-                updated = job.updated
-                await updated.wait()
-                record = self.get(run_id)
+            while True:
+                job = self._jobs.get(run_id)
+                if job is not None and not job.lost:
+                    updated = job.updated
+                    if not job.finished.is_set():
+                        await updated.wait()
+                else:
+                    await anyio.sleep(FOREIGN_POLL_SECONDS)
+                    await self._adopt_if_orphaned(run_id)
+                record = await self.get(run_id)
                 done, total, message = progress_text(record)
                 if progress is not None and done > reported:
                     reported = done
@@ -458,4 +597,4 @@ class TestRunManager:
                         logger.debug("progress not sent", exc_info=True)
                 if record.finished:
                     break
-        return self.get(run_id)
+        return await self.get(run_id)

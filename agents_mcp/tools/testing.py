@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 
 from agents_mcp.api.errors import APIError
 from agents_mcp.logs import redact
+from agents_mcp.report import VIEWER_META
 from agents_mcp.simulations.summary import PageError, View
 from agents_mcp.state import AppState
 from agents_mcp.testing import views
@@ -294,7 +295,7 @@ async def test_run_resource(run_id: str, ctx: Context) -> str:
     if not is_run_id(run_id):
         raise ResourceNotFoundError(f"Unknown test run id {run_id[:40]!r}")
     try:
-        record = _manager(ctx).get(run_id)
+        record = await _manager(ctx).get(run_id)
     except UnknownRunError as exc:
         raise ResourceNotFoundError(str(exc)) from None
     return json.dumps(record.document(), ensure_ascii=False, separators=(",", ":"))
@@ -318,6 +319,7 @@ TOOLS: tuple[ToolDefinition, ...] = (
         # spends credits and creates (then deletes) tests, but changes no agent
         # (idempotent false and open world true are the spec's defaults: not sent)
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False),
+        meta=VIEWER_META,  # shown in the MCP Apps viewer
         instructions=(
             "run_tests runs scenarios or test ids on an agent several times (repeat), optionally "
             "against a baseline, and returns pass rates, flaky tests, deltas and triage hints; it "
@@ -341,6 +343,7 @@ TOOLS: tuple[ToolDefinition, ...] = (
         title="Get test results",
         # reads the stored run (polling it upstream, a read): no side effect
         annotations=ToolAnnotations(read_only_hint=True),
+        meta=VIEWER_META,
         instructions=(
             "get_test_results(run_id) keeps waiting for a test run or shows more: "
             "detail='summary' (default), 'runs' or 'transcript' (with test=NAME), paged."
