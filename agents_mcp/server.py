@@ -144,6 +144,14 @@ class AgentsMCPServer(MCPServer[AppState]):
                 raise ToolError(invalid_arguments(name, exc.__cause__)) from exc.__cause__
             raise
 
+    async def run_stdio_async(self) -> None:
+        """Serve over stdin/stdout on the loop's own pipes (agents_mcp.stdio), no worker threads."""
+        from agents_mcp.stdio import stdio_streams
+
+        lowlevel = self._lowlevel_server
+        async with stdio_streams() as (read_stream, write_stream):
+            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+
     def add_tool(self, *args: Any, **kwargs: Any) -> None:
         self._listed = None
         super().add_tool(*args, **kwargs)
