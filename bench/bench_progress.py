@@ -1,13 +1,16 @@
 """First progress notification after the first upstream frame, and the sidecar's peak memory.
 
-    python bench/bench_progress.py [--sims 1,100] [--turn-delay 0.2] [--rounds 2]
+    python bench/bench_progress.py [--sims 1,100] [--turn-delay 0.2] [--first-frame-delay 1]
 
 For each count in `--sims`, one agents-mcp server (`python -m agents_mcp serve`, the real MCP
 client over stdio, AGENTS_MCP_MAX_CONCURRENT_SIMULATIONS=100) runs that many streamed
 simulate_conversation calls at once against the sandbox (a child process on loopback, turns
-paced by `--turn-delay` seconds). Each call's first_message is a unique marker; the sandbox's
-bench layer (bench_sandbox_proc.py) stamps the wall-clock time it hands the first frame of that
-stream to the socket, the client stamps the arrival of the call's first progress notification.
+paced by `--turn-delay` seconds, the first one held `--first-frame-delay` seconds: the live API
+thinks before its first turn, while the sandbox would answer in the middle of the burst of calls
+still being started; 0 measures that worst case). Each call's first_message is a unique marker;
+the sandbox's bench layer (bench_sandbox_proc.py) stamps the wall-clock time it hands the first
+frame of that stream to the socket, the client stamps the arrival of the call's first progress
+notification.
 Both clocks are the same machine's time.time(). Prints p50 / p99 / max of (arrival - stamp).
 
 It also prints the server process's peak resident memory (VmHWM in /proc, Linux) after the
@@ -107,7 +110,11 @@ async def run(args: argparse.Namespace) -> None:
     counts = [int(n) for n in args.sims.split(",")]
     with (
         tempfile.TemporaryDirectory() as tmp,
-        SandboxProcess(turn_delay=args.turn_delay, max_concurrent=2 * MAX_SIMS) as sb,
+        SandboxProcess(
+            turn_delay=args.turn_delay,
+            max_concurrent=2 * MAX_SIMS,
+            first_frame_delay=args.first_frame_delay,
+        ) as sb,
         open(os.devnull, "w") as devnull,  # noqa: ASYNC230 - opened once, before any call
     ):
         transport = stdio_client(server_params(sb, Path(tmp)), errlog=devnull)
@@ -127,6 +134,7 @@ async def run(args: argparse.Namespace) -> None:
                         raise RuntimeError(f"{len(missing)} simulations had no progress or stamp")
                     delays.extend(arrivals[m] - stamps[m] for m in markers)
                 print(
+                    f"first frame held {args.first_frame_delay:g} s; "
                     f"{n:>4} simulations at once ({args.rounds} rounds, last took {took:.1f} s): "
                     f"first progress after first frame p50 {pct(delays, 0.5) * 1000:.1f} ms, "
                     f"p99 {pct(delays, 0.99) * 1000:.1f} ms, max {max(delays) * 1000:.1f} ms"
@@ -139,6 +147,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sims", default="1,100", help="simulations at once, comma-separated")
     parser.add_argument("--turn-delay", type=float, default=0.2, help="sandbox seconds per turn")
+    parser.add_argument("--first-frame-delay", type=float, default=1.0, help="seconds")
     parser.add_argument("--rounds", type=int, default=2)
     asyncio.run(run(parser.parse_args()))
 

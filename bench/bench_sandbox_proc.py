@@ -13,12 +13,15 @@ The sandbox app is wrapped in a small ASGI layer, nothing in the sandbox itself 
   time (time.time()) its first non-empty body chunk was handed to the server is kept under that
   first_message; `GET /_bench/stamps` returns them as JSON. Client and sandbox run on the same
   machine, so receipt time minus this stamp is the latency from the upstream's frame to the
-  client's progress notification.
+  client's progress notification;
+- `--first-frame-delay S`: each stream's first frame waits S seconds (the live API thinks before
+  its first turn; the sandbox answers at once, in the middle of a burst of calls being started).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import subprocess
@@ -40,9 +43,12 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class BenchLayer:
     """ASGI wrapper: optional `Connection: close` on every answer, and first-frame stamps."""
 
-    def __init__(self, app: ASGIApp, *, close_connections: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, *, close_connections: bool, first_frame_delay: float = 0.0
+    ) -> None:
         self.app = app
         self.close_connections = close_connections
+        self.first_frame_delay = first_frame_delay
         self.stamps: dict[str, float] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -75,6 +81,8 @@ class BenchLayer:
             ):
                 stamped = True
                 marker = _marker(bytes(body))
+                if self.first_frame_delay > 0:
+                    await asyncio.sleep(self.first_frame_delay)
                 await send(message)
                 if marker:
                     self.stamps[marker] = time.time()
@@ -104,9 +112,15 @@ class SandboxProcess:
     """The bench sandbox as a child process; the context manager yields it once it listens."""
 
     def __init__(
-        self, *, close_connections: bool = False, turn_delay: float = 0.0, max_concurrent: int = 10
+        self,
+        *,
+        close_connections: bool = False,
+        turn_delay: float = 0.0,
+        max_concurrent: int = 10,
+        first_frame_delay: float = 0.0,
     ) -> None:
         self.args = ["--turn-delay", str(turn_delay), "--max-concurrent", str(max_concurrent)]
+        self.args += ["--first-frame-delay", str(first_frame_delay)]
         if close_connections:
             self.args.append("--close")
         self.proc: subprocess.Popen[str] | None = None
@@ -146,14 +160,15 @@ class SandboxProcess:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    import asyncio
     import signal
 
     sys.path.insert(0, str(ROOT))
     from agents_mcp.sandbox import SandboxServer
 
     server = SandboxServer(turn_delay=args.turn_delay, max_concurrent=args.max_concurrent)
-    server.app = BenchLayer(server.app, close_connections=args.close)  # type: ignore[assignment]
+    server.app = BenchLayer(  # type: ignore[assignment]
+        server.app, close_connections=args.close, first_frame_delay=args.first_frame_delay
+    )
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -171,4 +186,5 @@ if __name__ == "__main__":
     parser.add_argument("--close", action="store_true")
     parser.add_argument("--turn-delay", type=float, default=0.0)
     parser.add_argument("--max-concurrent", type=int, default=10)
+    parser.add_argument("--first-frame-delay", type=float, default=0.0)
     _serve(parser.parse_args())
