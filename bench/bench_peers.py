@@ -3,7 +3,7 @@
     python bench/bench_peers.py [--calls 300] [--runs 5] [--modes keepalive,close]
 
 In one run, both servers over stdio (the real MCP client, the real server processes) against
-the same sandbox on loopback (a child process, see bench_sandbox_proc.py):
+the same sandbox on loopback (a child process, see sandbox_proc.py):
 
 1. tools/list: bytes of the whole result as compact JSON (sent to the model every conversation);
 2. start-up: process spawn -> tools/list answered (raw JSON-RPC, no client library in the way),
@@ -37,9 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_sandbox_proc import SandboxProcess  # noqa: E402
 from bench_tools_list import compact, list_tools_timed  # noqa: E402
 from mcp import Client, StdioServerParameters, stdio_client  # noqa: E402
+from sandbox_proc import SandboxProcess  # noqa: E402
 
 CACHE = ROOT / ".cache" / "bench-peers"
 PEER_VENV = CACHE / "fastmcp-venv"

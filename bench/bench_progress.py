@@ -8,7 +8,7 @@ simulate_conversation calls at once against the sandbox (a child process on loop
 paced by `--turn-delay` seconds, the first one held `--first-frame-delay` seconds: the live API
 thinks before its first turn, while the sandbox would answer in the middle of the burst of calls
 still being started; 0 measures that worst case). Each call's first_message is a unique marker;
-the sandbox's bench layer (bench_sandbox_proc.py) stamps the wall-clock time it hands the first
+the sandbox's bench layer (sandbox_proc.py) stamps the wall-clock time it hands the first
 frame of that stream to the socket, the client stamps the arrival of the call's first progress
 notification.
 Both clocks are the same machine's time.time(). Prints p50 / p99 / max of (arrival - stamp).
@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_sandbox_proc import SandboxProcess  # noqa: E402
 from mcp import Client, StdioServerParameters, stdio_client  # noqa: E402
+from sandbox_proc import SandboxProcess  # noqa: E402
 
 AGENT = "agent_demo_support"
 MAX_SIMS = 100

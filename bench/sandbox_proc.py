@@ -3,7 +3,7 @@
     with SandboxProcess(close_connections=True) as sb:   # sb.base_url, sb.api_key
         sb.stamps()                                      # {marker: first-frame send time}
 
-It runs `python bench/bench_sandbox_proc.py` (the sandbox on 127.0.0.1 and a free port) so the
+It runs `python bench/sandbox_proc.py` (the sandbox on 127.0.0.1 and a free port) so the
 benchmark's own client never shares an interpreter (or a GIL) with the upstream it measures.
 The sandbox app is wrapped in a small ASGI layer, nothing in the sandbox itself changes:
 
