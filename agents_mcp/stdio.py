@@ -152,7 +152,9 @@ async def _pipe_streams(fd_in: int, fd_out: int) -> AsyncIterator[tuple[Any, Any
             yield read_stream, write_stream
     finally:
         read_transport.close()
-        with contextlib.suppress(ConnectionError):
+        # what is still buffered (a client slow to read) goes out, but never hang on it
+        with contextlib.suppress(ConnectionError), anyio.move_on_after(2, shield=True):
             if not write_transport.is_closing():
+                write_transport.set_write_buffer_limits(high=0)  # drain: until all is written
                 await writer.drain()
         write_transport.close()

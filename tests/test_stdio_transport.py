@@ -73,3 +73,35 @@ def test_raw_pipes(tmp_path):
         code = proc.wait(timeout=15)
     assert code == 0
     assert proc.stdout.read() == b""
+
+
+def test_answers_for_a_slow_reader_are_buffered_not_lost(tmp_path):
+    """More answers than a pipe holds while the client is not reading: all arrive."""
+    params = server_params(
+        {"ELEVENLABS_BASE_URL": "http://127.0.0.1:9", "AGENTS_MCP_DATA_DIR": str(tmp_path)}
+    )
+    proc = subprocess.Popen(
+        [sys.executable, *params.args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=params.env,
+        cwd=REPO,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    count = 60  # 60 tools/list answers of ~6 KB: several times a 64 KB pipe
+    requests = [{"jsonrpc": "2.0", "id": 10 + i, "method": "tools/list"} for i in range(count)]
+    try:
+        proc.stdin.write(
+            _line(INIT)
+            + _line({"jsonrpc": "2.0", "method": "notifications/initialized"})
+            + b"".join(_line(r) for r in requests)
+        )
+        proc.stdin.flush()
+        time.sleep(1.0)  # the server answers into a full pipe: the rest waits in its buffer
+        ids = [json.loads(proc.stdout.readline())["id"] for _ in range(count + 1)]
+        assert sorted(ids) == [1, *range(10, 10 + count)]
+    finally:
+        proc.stdin.close()
+        code = proc.wait(timeout=15)
+    assert code == 0
