@@ -21,6 +21,7 @@ _tool_logger = logging.getLogger("agents_mcp.tools")
 REDACTED = "***"
 _MIN_SECRET_LEN = 4  # shorter values would redact ordinary words
 _secrets: set[str] = set()
+_longest_first: tuple[str, ...] = ()  # _secrets sorted once per registration, not per line
 
 # Extra fields that JSON lines carry when a record has them.
 _FIELDS = ("tool", "agent_id", "outcome", "duration_ms")
@@ -28,13 +29,15 @@ _FIELDS = ("tool", "agent_id", "outcome", "duration_ms")
 
 def register_secret(value: str | None) -> None:
     """Redact `value` wherever it appears in a log line from now on."""
-    if value and len(value) >= _MIN_SECRET_LEN:
+    global _longest_first
+    if value and len(value) >= _MIN_SECRET_LEN and value not in _secrets:
         _secrets.add(value)
+        _longest_first = tuple(sorted(_secrets, key=len, reverse=True))
 
 
 def redact(text: str) -> str:
     # Longest first, so a secret that contains another is replaced whole.
-    for secret in sorted(_secrets, key=len, reverse=True):
+    for secret in _longest_first:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text

@@ -165,6 +165,14 @@ class AgentsMCPServer(MCPServer[AppState]):
                 raise ToolError(invalid_arguments(name, exc.__cause__)) from exc.__cause__
             raise
 
+    async def run_stdio_async(self) -> None:
+        """Serve over stdin/stdout on the loop's own pipes (agents_mcp.stdio), no worker threads."""
+        from agents_mcp.stdio import stdio_streams
+
+        lowlevel = self._lowlevel_server
+        async with stdio_streams() as (read_stream, write_stream):
+            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+
     def add_tool(self, *args: Any, **kwargs: Any) -> None:
         self._listed = None
         super().add_tool(*args, **kwargs)
@@ -302,6 +310,9 @@ def run_async(main: Callable[[], Awaitable[Any]]) -> None:
 
 def run_stdio(settings: Settings, sandbox: bool = False) -> int:
     """Serve MCP over stdin/stdout until the client closes stdin. Returns the exit code."""
+    from agents_mcp.api.client import prepare_tls_context
+
+    prepare_tls_context()  # in a thread, while the rest starts up
     secrets = [s.get_secret_value() for s in (settings.api_key, settings.auth_token) if s]
     setup_logging(settings.log_level, json=settings.log_json, secrets=secrets)
     try:
