@@ -25,71 +25,39 @@ from agents_mcp.simulations.record import SimulationRecord
 
 DETAILS = ("summary", "transcript", "full")
 WAIT_HINT_SECONDS = 45  # what a "keep waiting" hint suggests (below the ~60 s client timeouts)
-SUMMARY_BUDGET = 2_900  # bytes of text + compact structured JSON the summary aims for
-TESTS_SUMMARY_BUDGET = 1_500  # the same on the agent-testing API (no transcript summary there)
+SUMMARY_BUDGET = 1_500  # bytes of text + compact structured JSON a summary aims for
+TESTS_SUMMARY_BUDGET = SUMMARY_BUDGET  # the same on the agent-testing API
 # The error of a failed simulation is the tool error text (what happened, whether it is safe to
 # retry, what to do): clipping it short loses its last, most useful sentence.
 ERROR_CHARS = 700
+DATA_CHARS = 60  # a collected string value in the structured content
 MAX_TOOL_ERRORS = 20  # failed tool calls listed in a summary; the rest are counted
 MAX_KEY_TURNS = 3
 TRANSCRIPT_PAGE_BYTES = 20_000  # text + structured, i.e. ~6k tokens: well under 25k
 TRANSCRIPT_TURN_CHARS = 300
 FULL_PAGE_CHARS = 12_000  # carried twice (text, and escaped in structured): ~8k tokens a page
 
-# Clip limits, tried in order until the summary fits the budget (0 = leave the item out).
-_LEVELS: tuple[dict[str, int], ...] = (
-    {
-        "summary": 500,
-        "fail": 240,
-        "ok": 100,
-        "data": 100,
-        "err": 160,
-        "params": 80,
-        "turn": 140,
-        "notes": 200,
-    },
-    {
-        "summary": 320,
-        "fail": 160,
-        "ok": 70,
-        "data": 60,
-        "err": 100,
-        "params": 50,
-        "turn": 90,
-        "notes": 200,
-    },
-    {
-        "summary": 240,
-        "fail": 130,
-        "ok": 45,
-        "data": 50,
-        "err": 90,
-        "params": 0,
-        "turn": 70,
-        "notes": 160,
-    },
-    {
-        "summary": 180,
-        "fail": 100,
-        "ok": 0,
-        "data": 40,
-        "err": 70,
-        "params": 0,
-        "turn": 60,
-        "notes": 120,
-    },
-    {
-        "summary": 120,
-        "fail": 70,
-        "ok": 0,
-        "data": 30,
-        "err": 50,
-        "params": 0,
-        "turn": 0,
-        "notes": 100,
-    },
-    {"summary": 80, "fail": 60, "ok": 0, "data": 30, "err": 50, "params": 0, "turn": 0, "notes": 0},
+
+# Characters allowed per item of the text, tried level by level until the summary fits the
+# budget (0 = leave the item out; usage and roles are switches). Items go in the order the model
+# can best do without them: key turns, title, LLM usage, roles, tool params, the transcript
+# summary, the data line (the structured content keeps the data). Every level keeps a reason for
+# every criterion and each failed tool call's error: what the model needs to decide what to
+# change.
+_KEYS = "title summary fail ok data err params turn notes usage roles".split()
+_ROWS = (
+    (100, 500, 240, 160, 100, 200, 80, 140, 200, 1, 1),
+    (100, 300, 200, 120, 60, 160, 50, 90, 160, 1, 1),
+    (80, 200, 160, 100, 40, 120, 40, 0, 120, 1, 1),
+    (0, 160, 140, 90, 30, 100, 0, 0, 100, 0, 0),
+    (0, 120, 120, 80, 30, 90, 0, 0, 80, 0, 0),
+    (0, 0, 120, 70, 30, 90, 0, 0, 80, 0, 0),
+    (0, 0, 110, 60, 30, 80, 0, 0, 0, 0, 0),
+    (0, 0, 100, 60, 0, 80, 0, 0, 0, 0, 0),
+    (0, 0, 90, 50, 0, 70, 0, 0, 0, 0, 0),
+    (0, 0, 70, 40, 0, 60, 0, 0, 0, 0, 0),
 )
+_LEVELS: tuple[dict[str, int], ...] = tuple(dict(zip(_KEYS, row, strict=True)) for row in _ROWS)
 
 
 class PageError(ValueError):
@@ -278,7 +246,8 @@ _ORDER = {"failure": 0, "success": 2}
 _RESULT_WORDS = {"failure": "failed", "success": "passed"}
 
 
-def _criteria(analysis: Analysis, requested: list[dict[str, Any]], lim: dict[str, int]) -> list:
+def _criteria(analysis: Analysis, requested: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every criterion, failures first: {id, result, guessed?, why?} (`why` in full, unclipped)."""
     items = sorted(
         analysis.evaluation_criteria_results.items(),
         key=lambda kv: (_ORDER.get(kv[1].result, 1), kv[0]),
@@ -288,9 +257,8 @@ def _criteria(analysis: Analysis, requested: list[dict[str, Any]], lim: dict[str
         entry: dict[str, Any] = {"id": res.criteria_id or key, "result": res.result}
         if (res.model_extra or {}).get("guessed"):
             entry["guessed"] = True  # read from the wording of the rationale (tests backend)
-        limit = lim["ok"] if res.result == "success" else lim["fail"]
-        if limit and res.rationale:
-            entry["why"] = clip(res.rationale, limit)
+        if res.rationale:
+            entry["why"] = res.rationale
         out.append(entry)
     seen = {e["id"] for e in out} | set(analysis.evaluation_criteria_results)
     for crit in requested:  # asked for but not judged: say so rather than stay silent
@@ -305,125 +273,158 @@ def _requested_criteria(record: SimulationRecord) -> list[dict[str, Any]]:
     return value if isinstance(value, list) else []
 
 
-def _summary_view(record: SimulationRecord, lim: dict[str, int]) -> View:
-    sid = record.simulation_id
+def _data_value(value: Any) -> Any:
+    """A collected value as a program wants it: numbers and booleans kept, the rest clipped."""
+    if isinstance(value, int | float | bool) and value is not None:
+        return value
+    return clip(value, DATA_CHARS)
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What a summary is drawn from, parsed once for every level tried."""
+
+    turns: list[Turn]
+    analysis: Analysis | None
+    calls: int
+    failures: list[ToolFailure]
+    criteria: list[dict[str, Any]]
+
+
+def _facts(record: SimulationRecord) -> _Facts:
     turns = parse_turns(record.turns)
     analysis = parse_analysis(record.analysis)
     calls, failures = tool_activity(turns)
+    criteria = _criteria(analysis, _requested_criteria(record)) if analysis is not None else []
+    return _Facts(turns, analysis, calls, failures, criteria)
+
+
+def _structured(record: SimulationRecord, facts: _Facts) -> dict[str, Any]:
+    """The machine fields: ids, statuses, verdicts, counts, typed data; no prose (the text's)."""
     s: dict[str, Any] = {
-        "simulation_id": sid,
+        "simulation_id": record.simulation_id,
         "status": record.status,
         "agent_id": record.agent_id,
         "backend": record.backend,
     }
-    lines: list[str] = []
-    counts = turn_counts(turns)
-    roles = ", ".join(f"{v} {k}" for k, v in counts.items() if k != "total")
-    turn_text = f"{counts['total']} turns" + (f" ({roles})" if roles else "")
-
-    via = " · agent-testing API" if record.backend == "tests" else ""
+    analysis = facts.analysis
     if analysis is not None:
         s["outcome"] = analysis.call_successful
-        head = f"{sid} · {record.status} · outcome: {analysis.call_successful} · {turn_text}"
-    else:
-        head = f"{sid} · {record.status} · {turn_text}" + (" so far" if not record.finished else "")
-    lines.append(head + via)
-    if record.error:
-        s["error"] = clip(record.error, ERROR_CHARS)
-        kept = f" Partial transcript kept ({len(turns)} turns)." if turns else ""
-        lines.append(f"Error: {s['error']}{kept}")
-    if analysis is not None:
-        if analysis.call_summary_title:
-            s["title"] = clip(analysis.call_summary_title, 100)
-            lines.append(f"Title: {s['title']}")
-        if analysis.transcript_summary:
-            s["summary"] = clip(analysis.transcript_summary, lim["summary"])
-            lines.append(f"Summary: {s['summary']}")
-        criteria = _criteria(analysis, _requested_criteria(record), lim)
-        if criteria:
-            s["criteria"] = criteria
-            tally: dict[str, int] = {}
-            for c in criteria:
-                tally[c["result"]] = tally.get(c["result"], 0) + 1
-            counted = ", ".join(f"{n} {_RESULT_WORDS.get(r, r)}" for r, n in tally.items())
-            lines.append(f"Criteria ({counted}):")
-            for c in criteria:
-                mark = "ok" if c["result"] == "success" else c["result"].upper()
-                mark += " (guessed)" if c.get("guessed") else ""
-                why = f" — {c['why']}" if "why" in c else ""
-                lines.append(f"- {mark} {c['id']}{why}")
-        if analysis.data_collection_results and lim["data"]:
+        if facts.criteria:
+            s["criteria"] = [{k: v for k, v in c.items() if k != "why"} for c in facts.criteria]
+        if analysis.data_collection_results:
             s["data"] = {
-                key: clip(item.value, lim["data"])
-                if not isinstance(item.value, int | float | bool) or item.value is None
-                else item.value
+                key: _data_value(item.value)
                 for key, item in analysis.data_collection_results.items()
             }
-            lines.append("Data: " + "; ".join(f"{k}={v}" for k, v in s["data"].items()))
-    s["turns"] = counts
-    tools: dict[str, Any] = {"calls": calls, "failed": len(failures)}
-    if failures:
-        shown = failures[:MAX_TOOL_ERRORS]
-        tools["errors"] = []
-        for f in shown:
-            entry: dict[str, Any] = {"turn": f.turn, "tool": f.tool}
-            entry["error"] = clip(f.error, lim["err"])
-            if lim["params"] and f.params:
-                entry["params"] = clip(f.params, lim["params"])
-            tools["errors"].append(entry)
-        if len(failures) > len(shown):
-            tools["more_errors"] = len(failures) - len(shown)
-    if calls:
+    s["turns"] = turn_counts(facts.turns)
+    if facts.calls:
+        shown = facts.failures[:MAX_TOOL_ERRORS]
+        tools: dict[str, Any] = {"calls": facts.calls, "failed": len(facts.failures)}
+        if shown:
+            tools["errors"] = [{"turn": f.turn, "tool": f.tool} for f in shown]
+        if len(facts.failures) > len(shown):
+            tools["more_errors"] = len(facts.failures) - len(shown)
         s["tools"] = tools
-        lines.append(f"Tool calls: {calls}, {len(failures)} failed" + (":" if failures else ""))
-        for e in tools.get("errors", []):
-            params = f"({e['params']})" if "params" in e else ""
-            lines.append(f"- turn {e['turn']} {e['tool']}{params}: {e['error']}")
-        if "more_errors" in tools:
-            lines.append(f"- and {tools['more_errors']} more (see the transcript)")
-    usage = llm_usage(turns)
+    usage = llm_usage(facts.turns)
     if usage:
         s["llm"] = usage
-        lines.append(f"LLM: {usage['tokens']} tokens, ${usage['cost']:.4f}")
     credits = record.upstream.get("credits_used")
     if credits is not None:
         s["credits_used"] = credits
-        lines.append(f"Credits used: {credits}")
-    notes = record.upstream.get("notes")
-    if notes and lim["notes"]:
-        s["notes"] = [clip(n, lim["notes"]) for n in notes]
-        lines += [f"Note: {n}" for n in s["notes"]]
+    if not record.finished:  # a program polls with it; a finished one is named by its id
+        s["next"] = call(record.simulation_id, wait_seconds=WAIT_HINT_SECONDS)
+    return s
+
+
+def _text(record: SimulationRecord, facts: _Facts, lim: dict[str, int]) -> str:
+    """The model's read (and the viewer's source of prose): verdicts with reasons, failed tool
+    calls, the next call; summary, data, cost and key turns as far as `lim` lets them in."""
+    sid = record.simulation_id
+    turns, analysis = facts.turns, facts.analysis
+    counts = turn_counts(turns)
+    roles = ", ".join(f"{v} {k}" for k, v in counts.items() if k != "total")
+    turn_text = f"{counts['total']} turns" + (f" ({roles})" if roles and lim["roles"] else "")
+    via = " · agent-testing API" if record.backend == "tests" else ""
+    if analysis is not None:
+        head = f"{sid} · {record.status} · outcome: {analysis.call_successful} · {turn_text}"
+    else:
+        head = f"{sid} · {record.status} · {turn_text}" + (" so far" if not record.finished else "")
+    lines = [head + via]
+    if record.error:
+        kept = f" Partial transcript kept ({len(turns)} turns)." if turns else ""
+        lines.append(f"Error: {clip(record.error, ERROR_CHARS)}{kept}")
+    if analysis is not None:
+        if analysis.call_summary_title and lim["title"]:
+            lines.append(f"Title: {clip(analysis.call_summary_title, lim['title'])}")
+        if analysis.transcript_summary and lim["summary"]:
+            lines.append(f"Summary: {clip(analysis.transcript_summary, lim['summary'])}")
+        if facts.criteria:
+            tally: dict[str, int] = {}
+            for c in facts.criteria:
+                tally[c["result"]] = tally.get(c["result"], 0) + 1
+            counted = ", ".join(f"{n} {_RESULT_WORDS.get(r, r)}" for r, n in tally.items())
+            lines.append(f"Criteria ({counted}):")
+            for c in facts.criteria:
+                mark = "ok" if c["result"] == "success" else c["result"].upper()
+                mark += " (guessed)" if c.get("guessed") else ""
+                limit = lim["ok"] if c["result"] == "success" else lim["fail"]
+                why = f" — {clip(c['why'], limit)}" if c.get("why") else ""
+                lines.append(f"- {mark} {c['id']}{why}")
+        if analysis.data_collection_results and lim["data"]:
+            data = analysis.data_collection_results.items()
+            lines.append("Data: " + "; ".join(f"{k}={clip(v.value, lim['data'])}" for k, v in data))
+    if facts.calls:
+        failures = facts.failures
+        lines.append(
+            f"Tool calls: {facts.calls}, {len(failures)} failed" + (":" if failures else "")
+        )
+        params_for = {f.turn: f.params for f in failures} if lim["params"] else {}
+        for f in failures[:MAX_TOOL_ERRORS]:
+            params = f"({clip(f.params, lim['params'])})" if params_for.get(f.turn) else ""
+            lines.append(f"- turn {f.turn} {f.tool}{params}: {clip(f.error, lim['err'])}")
+        if len(failures) > MAX_TOOL_ERRORS:
+            lines.append(f"- and {len(failures) - MAX_TOOL_ERRORS} more (see the transcript)")
+    costs = []
+    usage = llm_usage(turns)
+    if usage and lim["usage"]:
+        costs.append(f"{usage['tokens']} LLM tokens, ${usage['cost']:.4f}")
+    credits = record.upstream.get("credits_used")
+    if credits is not None:
+        costs.append(f"{credits} credits")
+    if costs:
+        lines.append("Cost: " + "; ".join(costs))
+    if lim["notes"]:
+        lines += [f"Note: {clip(n, lim['notes'])}" for n in record.upstream.get("notes") or []]
     if lim["turn"] and turns:
-        key = []
-        for i in key_turn_indexes(turns, failures):
-            text = clip(turn_line(turns[i]), lim["turn"])
-            key.append({"i": i, "role": turns[i].role, "text": text})
+        key = key_turn_indexes(turns, facts.failures)
         if key:
-            s["key_turns"] = key
             lines.append("Key turns:")
-            lines += [f"- #{k['i']} {k['role']}: {k['text']}" for k in key]
+            for i in key:
+                lines.append(f"- #{i} {turns[i].role}: {clip(turn_line(turns[i]), lim['turn'])}")
     if not record.finished:
-        s["next"] = call(sid, wait_seconds=WAIT_HINT_SECONDS)
-        lines.append(f"Not finished yet. To keep waiting: {s['next']}")
+        lines.append(
+            f"Not finished yet. To keep waiting: {call(sid, wait_seconds=WAIT_HINT_SECONDS)}"
+        )
     elif turns:
-        s["next"] = call(sid, detail="transcript")
-        lines.append(f"Every turn: {s['next']}")
-    return View(s, "\n".join(lines))
+        lines.append(f"Every turn: {call(sid, detail='transcript')}")
+    return "\n".join(lines)
 
 
-def summarize(record: SimulationRecord, *, budget: int | None = None) -> View:
-    """The summary, clipped harder level by level until text + structured fit `budget` bytes.
+def summarize(record: SimulationRecord, *, budget: int = SUMMARY_BUDGET) -> View:
+    """The summary: machine fields in the structured content, prose in the text, the text
+    clipped harder level by level until both together fit `budget` bytes.
 
-    Criteria ids and results and the failed tool calls (up to MAX_TOOL_ERRORS) are never dropped,
-    so a simulation with very many of them may exceed the budget.
+    Every criterion (id, verdict, a reason) and the failed tool calls (up to MAX_TOOL_ERRORS)
+    are never dropped, so a simulation with very many of them may exceed the budget.
     """
-    if budget is None:
-        budget = TESTS_SUMMARY_BUDGET if record.backend == "tests" else SUMMARY_BUDGET
-    view = _summary_view(record, _LEVELS[0])
+    facts = _facts(record)
+    structured = _structured(record, facts)
+    view = View(structured, _text(record, facts, _LEVELS[0]))
     for lim in _LEVELS[1:]:
         if view.size() <= budget:
             break
-        view = _summary_view(record, lim)
+        view = View(structured, _text(record, facts, lim))
     return view
 
 
