@@ -1,9 +1,15 @@
 """Pure functions: a simulation record -> a compact view for a model (structured data + short text).
 
 No I/O here. Three detail levels:
-- `summary`: decisions, not dumps: outcome, every criterion (failures first, with a short reason),
-  data collected, turn counts, failed tool calls, LLM usage, a few key turns; clipped until the
-  whole view (text + structured) fits a byte budget.
+- `summary`: decisions, not dumps, within SUMMARY_BUDGET bytes (text + structured) on both
+  backends. Each fact is said once where its reader looks: the structured content has the
+  machine fields (ids, statuses, verdicts, counts, typed data values, the polling call while it
+  runs); the text is the model's read: every criterion with its verdict and a reason (failures
+  first), every failed tool call with its error, the next call, then as far as the budget goes
+  the transcript summary, the data, the cost, a few key turns (clipped level by level).
+  report/viewer.js reads the prose back from the text's lines: `Title:`, `Summary:`, `Error:`,
+  `- MARK id — why` under `Criteria (…):`, `- turn N tool(params): error` under `Tool calls:`,
+  `- #i role: text` under `Key turns:`, `Every turn: …`; change them together.
 - `transcript`: every turn condensed (role, clipped message, tool calls and results), paged by
   bytes.
 - `full`: the raw result JSON, paged by characters (the pages concatenate to the exact JSON).
