@@ -39,13 +39,14 @@ def test_demo_runs_end_to_end_and_exits_0() -> None:
     size = re.search(r"Size: ([\d,]+) bytes .* vs ([\d,]+) bytes of raw API response", out)
     assert size, out
     compact, raw = (int(g.replace(",", "")) for g in size.groups())
-    assert 0 < compact <= 3_000 < raw
+    assert 0 < compact <= 1_500 < raw
     # then the same scenario with the simulate endpoints off: on the agent-testing API
     tests_part = out[out.index("7. The simulate endpoints are now off") :]
     polls = re.findall(r"^  progress +(\d+): test run 1 (\w+)", tests_part, re.M)
     assert len(polls) >= 2 and polls[-1][1] in ("passed", "failed"), tests_part
     assert "· agent-testing API" in tests_part
-    assert "lookup_order: Order service timed out (503)" in tests_part  # mocked by tool id
+    # mocked by tool id (the call's params are shown when the budget has room for them)
+    assert re.search(r"lookup_order(\(.*\))?: Order service timed out \(503\)", tests_part)
     assert "ok asked_order_number" in tests_part and "ok confirmed_refund" in tests_part
     tests_size = re.search(r"Size: ([\d,]+) bytes \(text \+ structured content\)\.", tests_part)
     assert tests_size and int(tests_size.group(1).replace(",", "")) <= 1_500, tests_part
