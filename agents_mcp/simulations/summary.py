@@ -50,19 +50,23 @@ FULL_PAGE_CHARS = 12_000  # carried twice (text, and escaped in structured): ~8k
 # summary, the data line (the structured content keeps the data). Every level keeps a reason for
 # every criterion and each failed tool call's error: what the model needs to decide what to
 # change.
-_KEYS = "title summary fail ok data err params turn notes usage roles".split()
+# fmt: off
+_KEYS = ("title", "summary", "fail", "ok", "data", "err", "params", "turn", "notes", "usage",
+         "roles")
 _ROWS = (
-    (100, 500, 240, 160, 100, 200, 80, 140, 200, 1, 1),
-    (100, 300, 200, 120, 60, 160, 50, 90, 160, 1, 1),
-    (80, 200, 160, 100, 40, 120, 40, 0, 120, 1, 1),
-    (0, 160, 140, 90, 30, 100, 0, 0, 100, 0, 0),
-    (0, 120, 120, 80, 30, 90, 0, 0, 80, 0, 0),
-    (0, 0, 120, 70, 30, 90, 0, 0, 80, 0, 0),
-    (0, 0, 110, 60, 30, 80, 0, 0, 0, 0, 0),
-    (0, 0, 100, 60, 0, 80, 0, 0, 0, 0, 0),
-    (0, 0, 90, 50, 0, 70, 0, 0, 0, 0, 0),
-    (0, 0, 70, 40, 0, 60, 0, 0, 0, 0, 0),
+    #  title summary    fail      ok    data     err  params    turn   notes   usage   roles
+    (    100,    500,    240,    160,    100,    200,     80,    140,    200,      1,      1),
+    (    100,    300,    200,    120,     60,    160,     50,     90,    160,      1,      1),
+    (     80,    200,    160,    100,     40,    120,     40,      0,    120,      1,      1),
+    (      0,    160,    140,     90,     30,    100,      0,      0,    100,      0,      0),
+    (      0,    120,    120,     80,     30,     90,      0,      0,     80,      0,      0),
+    (      0,      0,    120,     70,     30,     90,      0,      0,     80,      0,      0),
+    (      0,      0,    110,     60,     30,     80,      0,      0,      0,      0,      0),
+    (      0,      0,    100,     60,      0,     80,      0,      0,      0,      0,      0),
+    (      0,      0,     90,     50,      0,     70,      0,      0,      0,      0,      0),
+    (      0,      0,     70,     40,      0,     60,      0,      0,      0,      0,      0),
 )
+# fmt: on
 _LEVELS: tuple[dict[str, int], ...] = tuple(dict(zip(_KEYS, row, strict=True)) for row in _ROWS)
 
 
