@@ -285,7 +285,7 @@ def _requested_criteria(record: SimulationRecord) -> list[dict[str, Any]]:
 
 def _data_value(value: Any) -> Any:
     """A collected value as a program wants it: numbers and booleans kept, the rest clipped."""
-    if isinstance(value, int | float | bool) and value is not None:
+    if isinstance(value, int | float | bool):
         return value
     return clip(value, DATA_CHARS)
 
