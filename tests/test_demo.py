@@ -69,11 +69,13 @@ def test_demo_simulates_one_call_with_progress(demo: subprocess.CompletedProcess
     progress = re.findall(r"^  progress +(\d+): (\d+) turns?", part, re.M)
     assert len(progress) >= 5
     assert [int(p) for p, _ in progress] == list(range(1, len(progress) + 1))
-    assert "outcome:" in part and "lookup_order: Order service timed out (503)" in part
+    assert "outcome:" in part
+    # the call's params are shown when the budget has room for them
+    assert re.search(r"lookup_order(\(.*\))?: Order service timed out \(503\)", part), part
     size = re.search(r"Size: ([\d,]+) B \(text \+ structured content\) vs ([\d,]+) B raw", part)
     assert size, part
     compact, raw = (_number(g) for g in size.groups())
-    assert 0 < compact <= 3_000 < raw
+    assert 0 < compact <= 1_500 < raw
 
 
 def test_demo_compares_baseline_and_candidate(demo: subprocess.CompletedProcess[str]) -> None:
@@ -124,8 +126,9 @@ def test_demo_switches_to_agent_testing_and_deletes_the_copy(
     polls = re.findall(r"^  progress +(\d+): test run 1 (\w+)", part, re.M)
     assert len(polls) >= 2 and polls[-1][1] in ("passed", "failed"), part
     assert "· agent-testing API" in part
-    assert "lookup_order: Order service timed out (503)" in part  # mocked by tool id
-    assert "ok asked_order_number, ok confirmed_refund" in part
+    # mocked by tool id (the call's params are shown when the budget has room for them)
+    assert re.search(r"lookup_order(\(.*\))?: Order service timed out \(503\)", part), part
+    assert re.search(r"ok asked_order_number — .+, ok confirmed_refund — ", part), part
     size = re.search(r"Size: ([\d,]+) B \(text \+ structured content\)\.", part)
     assert size and _number(size.group(1)) <= 1_500, part
     agent_id = re.search(r"Duplicated agent_demo_support -> (agent_\w+)", out)

@@ -8,6 +8,7 @@ partial transcript kept), restarts (results survive), paging, and the result siz
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -255,7 +256,7 @@ async def test_stream_without_analysis_is_a_clear_error(fresh_sandbox: Any, tmp_
         assert s["status"] == "failed" and s["turns"]["total"] >= 6
         summary = await client.call_tool("get_simulation", {"simulation_id": s["simulation_id"]})
         assert summary.structured_content["status"] == "failed"
-        assert "analysis" in summary.structured_content["error"]
+        assert "analysis" in text_of(summary).split("\n")[1]  # the Error: line
 
 
 # --- persistence ---------------------------------------------------------------------------------
@@ -346,7 +347,7 @@ def failed_tool_calls(turns: list[dict[str, Any]]) -> list[tuple[int, str]]:
     ]
 
 
-@pytest.mark.parametrize(("turns", "limit"), [(2, 3_000), (20, 3_000), (200, 6_000)])
+@pytest.mark.parametrize(("turns", "limit"), [(2, 1_500), (20, 1_500), (200, 1_500)])
 async def test_default_result_size_and_content(
     fresh_sandbox: Any, tmp_path: Path, turns: int, limit: int
 ) -> None:
@@ -372,12 +373,13 @@ async def test_default_result_size_and_content(
     print(f"{turns} turns: result {size} bytes, raw {raw} bytes")
     assert size <= limit
     s, text = result.structured_content, text_of(result)
-    # every criterion, with its result, in both the structured content and the text
+    # every criterion: its result in the structured content, its verdict and reason in the text
     expected = {k: v["result"] for k, v in doc["analysis"]["evaluation_criteria_results"].items()}
     assert {"agent_apologises_for_damaged_item", "offers_callback"} <= set(expected)
     assert {c["id"]: c["result"] for c in s["criteria"]} == expected
-    for cid in expected:
-        assert cid in text
+    for cid, result in expected.items():
+        mark = "ok" if result == "success" else result.upper()
+        assert re.search(rf"^- {mark} {cid} — \w+", text, re.M), text
     # every failed tool call (up to the listed cap), with its turn and tool
     failed = failed_tool_calls(doc["simulated_conversation"])
     if turns >= 20:

@@ -75,9 +75,15 @@ def test_summary_of_docs_example_has_every_criterion_data_and_counts() -> None:
     assert s["data"]["issue_type"] == "support_issue"
     assert s["turns"] == {"total": 6, "user": 2, "agent": 4}
     assert s["tools"] == {"calls": 1, "failed": 0}
-    assert s["summary"].startswith("The user expressed skepticism")
-    assert s["next"] == 'get_simulation(simulation_id="sim_0123456789abcdef", detail="transcript")'
-    assert s["next"] in view.text
+    assert "Summary: The user expressed skepticism" in view.text
+    for cid, why in [
+        ("politeness_check", "The agent remained polite and helpful"),
+        ("understood_root_cause", "The agent acknowledged the user's hesitation"),
+    ]:
+        assert f"- ok {cid} — {why}" in view.text
+    nxt = 'get_simulation(simulation_id="sim_0123456789abcdef", detail="transcript")'
+    assert f"Every turn: {nxt}" in view.text
+    assert "next" not in s  # a finished simulation is named by its id; the text says the call
     assert view.size() <= SUMMARY_BUDGET
     # the text is a rendering, not the JSON again
     assert "{" not in view.text.split("\n")[0]
@@ -95,7 +101,6 @@ def test_failures_come_first_with_their_rationale() -> None:
     crits = view.structured["criteria"]
     assert [c["result"] for c in crits] == ["failure", "unknown", "success"]
     assert crits[0]["id"] == "understood_root_cause"
-    assert "never asked why" in crits[0]["why"]
     assert "FAILURE understood_root_cause — The agent never asked why" in view.text
     assert view.structured["outcome"] == "failure"
 
@@ -104,13 +109,14 @@ def test_failed_tool_call_is_listed_with_turn_tool_and_error() -> None:
     view = summarize(record(turns=failed_tool_turns()))
     tools = view.structured["tools"]
     assert tools["calls"] == 1 and tools["failed"] == 1
-    (err,) = tools["errors"]
-    assert err["turn"] == 4 and err["tool"] == "redirectToDocs"
-    assert err["error"] == "Docs service unavailable"
-    assert "/docs/api-reference/introduction" in err["params"]
-    assert "turn 4 redirectToDocs" in view.text and "Docs service unavailable" in view.text
-    # key turns: the opening, what was said just before the failure, the end
-    assert [k["i"] for k in view.structured["key_turns"]] == [0, 2, 5]
+    assert tools["errors"] == [{"turn": 4, "tool": "redirectToDocs"}]
+    assert '- turn 4 redirectToDocs({"path": "/docs/api-reference/introduc' in view.text
+    assert "): Docs service unavailable" in view.text
+    # with room to spare, key turns: the opening, what was said just before the failure, the end
+    roomy = summarize(record(turns=failed_tool_turns()), budget=10_000)
+    key = roomy.text.split("Key turns:\n")[1].splitlines()
+    assert [line.split(" ")[1] for line in key[:3]] == ["#0", "#2", "#5"]
+    assert key[0].startswith("- #0 user: Maybe a little.") and key[3].startswith("Every turn: ")
 
 
 def test_many_tool_failures_are_capped_and_counted() -> None:
@@ -145,7 +151,72 @@ def test_many_tool_failures_are_capped_and_counted() -> None:
     assert tools["calls"] == 60 and tools["failed"] == 60
     assert len(tools["errors"]) == MAX_TOOL_ERRORS
     assert tools["more_errors"] == 60 - MAX_TOOL_ERRORS
-    assert view.size() < 6_000
+    listed = [line for line in view.text.splitlines() if line.startswith("- turn ")]
+    assert len(listed) == MAX_TOOL_ERRORS and all(": boom boom" in line for line in listed)
+    assert f"- and {60 - MAX_TOOL_ERRORS} more (see the transcript)" in view.text
+    assert view.size() < 3_000
+
+
+def twenty_turn_record() -> SimulationRecord:
+    """29 entries like a streamed 20-turn run: five criteria with sentence-long rationales, four
+    data items, a failed tool call, a long summary (the sandbox's 20-turn scenario has the same)."""
+    turns = (failed_tool_turns() + [copy.deepcopy(t) for t in example_turns() * 4])[:29]
+    analysis = example_analysis()
+    analysis["transcript_summary"] = "A caller asked for a refund of damaged boots. " * 8
+    analysis["evaluation_criteria_results"] = {
+        f"criterion_{n}_of_five": {
+            "criteria_id": f"criterion_{n}_of_five",
+            "result": "failure" if n < 2 else "success",
+            "rationale": f"Reason {n}: the agent did what the goal asks, as turn {n} shows. " * 2,
+        }
+        for n in range(5)
+    }
+    analysis["data_collection_results"] = {
+        key: {"data_collection_id": key, "value": value}
+        for key, value in [
+            ("order_id", "NW-26125"),
+            ("issue_type", "refund"),
+            ("customer_sentiment", "neutral"),
+            ("refund_issued", True),
+        ]
+    }
+    return record(turns=turns, analysis=analysis)
+
+
+def test_twenty_turns_fit_the_budget_with_every_reason_and_failed_call() -> None:
+    view = summarize(record := twenty_turn_record())
+    assert view.size() <= SUMMARY_BUDGET == 1_500
+    lines = view.text.splitlines()
+    for n in range(5):
+        mark = "FAILURE" if n < 2 else "ok"
+        (line,) = [x for x in lines if x.startswith(f"- {mark} criterion_{n}_of_five — ")]
+        assert f"Reason {n}: the agent did what the goal asks" in line  # a reason, not a stub
+    failed = [x for x in lines if x.startswith("- turn ")]
+    assert failed == ["- turn 4 redirectToDocs: Docs service unavailable"]
+    assert view.text.endswith(
+        f'Every turn: get_simulation(simulation_id="{record.simulation_id}", detail="transcript")'
+    )
+    assert view.structured["data"]["refund_issued"] is True
+
+
+def test_structured_content_keeps_machine_fields_and_no_prose_twice() -> None:
+    rec = twenty_turn_record()
+    rec.upstream["notes"] = ["Guessed verdicts: read from the rationale wording."]
+    rec.upstream["credits_used"] = 292
+    view = summarize(rec, budget=10_000)  # everything in: the split, not the clipping, is tested
+    s = view.structured
+    assert set(s) == {
+        "simulation_id", "status", "agent_id", "backend", "outcome", "criteria", "data",
+        "turns", "tools", "credits_used",
+    }  # fmt: skip
+    assert all(set(c) == {"id", "result"} for c in s["criteria"])
+    assert all(set(e) == {"turn", "tool"} for e in s["tools"]["errors"])
+    structured = compact_json(s)
+    for prose in ("Reason 0", "A caller asked", "Docs service", "Guessed verdicts", "Maybe a"):
+        assert prose in view.text and prose not in structured
+    assert "Cost: 292 credits" in view.text  # the cost the model can report
+    failed = summarize(record(turns=[], status="failed", error="The stream broke."))
+    assert "error" not in failed.structured and "Error: The stream broke." in failed.text
 
 
 def test_requested_criterion_without_result_is_reported() -> None:
@@ -156,6 +227,7 @@ def test_requested_criterion_without_result_is_reported() -> None:
     }
     view = summarize(record(request=req))
     assert {"id": "asks_name", "result": "not evaluated"} in view.structured["criteria"]
+    assert "- NOT EVALUATED asks_name" in view.text
 
 
 def test_long_texts_are_clipped_to_the_budget() -> None:
@@ -167,7 +239,10 @@ def test_long_texts_are_clipped_to_the_budget() -> None:
     view = summarize(record(turns=turns, analysis=analysis))
     assert view.size() <= SUMMARY_BUDGET
     assert len(view.structured["criteria"]) == 3  # nothing dropped, only clipped
-    assert view.structured["summary"].endswith("…")
+    for c in view.structured["criteria"]:  # each still with a reason
+        assert f"- ok {c['id']} — because because" in view.text
+    (said,) = [line for line in view.text.splitlines() if line.startswith("Summary: ")]
+    assert said.endswith("…") and len(said) < 600
 
 
 def test_llm_usage_is_summed() -> None:
@@ -184,7 +259,7 @@ def test_llm_usage_is_summed() -> None:
     turns[5]["llm_usage"] = usage
     view = summarize(record(turns=turns))
     assert view.structured["llm"] == {"tokens": 240, "cost": 0.006}
-    assert "240 tokens" in view.text
+    assert "240 LLM tokens, $0.0060" in view.text
 
 
 def test_running_simulation_says_how_to_keep_waiting() -> None:
@@ -200,10 +275,13 @@ def test_failed_simulation_shows_error_and_partial_turns() -> None:
         record(turns=example_turns()[:2], status="failed", error="The stream broke after 2 frames.")
     )
     s = view.structured
-    assert s["status"] == "failed" and s["error"] == "The stream broke after 2 frames."
+    assert s["status"] == "failed" and "error" not in s  # the error is prose: the text's
     assert s["turns"]["total"] == 2
-    assert "Partial transcript kept (2 turns)" in view.text
-    assert 'detail="transcript"' in s["next"]
+    assert "Error: The stream broke after 2 frames. Partial transcript kept (2 turns)." in view.text
+    assert (
+        'Every turn: get_simulation(simulation_id="sim_0123456789abcdef", detail="transcript")'
+        in view.text
+    )
 
 
 def test_tolerates_unexpected_shapes() -> None:

@@ -193,5 +193,7 @@ async def test_argument_problems_and_mocks_on_the_tests_backend(
         )
         assert not mocked.is_error, text_of(mocked)
         errors = mocked.structured_content["tools"]["errors"]
-        assert errors[0]["tool"] == "lookup_order" and "Order service down" in errors[0]["error"]
+        assert errors[0]["tool"] == "lookup_order"
+        assert f"- turn {errors[0]['turn']} lookup_order" in text_of(mocked)
+        assert ": Order service down" in text_of(mocked)
     assert remaining_tests(fresh_sandbox) == []

@@ -97,6 +97,12 @@ async def test_viewer_shows_a_real_simulation_and_loads_its_transcript_through_t
         result = await client.call_tool("simulate_conversation", ARGS)
         assert not result.is_error, text_of(result)
         summary = result.structured_content
+        reasons = {  # "- MARK id — why" lines of the text; the structured content has no prose
+            line.split(" — ")[0].split(" ")[-1]: line.split(" — ", 1)[1]
+            for line in text_of(result).splitlines()
+            if line.startswith("- ") and " — " in line
+        }
+        assert set(reasons) == {c["id"] for c in summary["criteria"]}
         calls: list[tuple[str, dict[str, Any]]] = []
 
         async def call_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -139,7 +145,12 @@ async def test_viewer_shows_a_real_simulation_and_loads_its_transcript_through_t
                     for crit in summary["criteria"]:
                         item = frame.locator(f'.criteria li[data-criterion="{crit["id"]}"]')
                         word = {"success": "passed", "failure": "failed"}[crit["result"]]
-                        assert word in await item.inner_text()
+                        shown = await item.inner_text()
+                        # the verdict from the structured content, the reason from the text
+                        assert word in shown and reasons[crit["id"]] in shown
+                    failed_calls = await frame.locator(".tool-errors").inner_text()
+                    assert "turn " in failed_calls
+                    assert "lookup_order: Order service timed out (503)" in failed_calls
                     assert await timeline.locator(".turn").count() == summary["turns"]["total"]
                     for err in summary["tools"]["errors"]:
                         turn = timeline.locator(f'.turn[data-turn="{err["turn"]}"]')

@@ -1,4 +1,5 @@
-/* agents-mcp viewer: renders a simulation or a test run from a tool result's structuredContent.
+/* agents-mcp viewer: renders a simulation or a test run from a tool result's structuredContent
+ * (and, for a simulation summary, the prose of its text).
  *
  * Two ways in, one renderer:
  *  - standalone report: the data is embedded in the JSON block #report-data
@@ -99,19 +100,59 @@
       }));
   }
 
-  function criteriaView(criteria) {
+  /** A simulation summary's prose lives in its text, once (the structured content has the ids,
+   * verdicts and counts): the lines agents_mcp/simulations/summary.py writes are read back here.
+   * Title:/Summary:/Error: lines; "- MARK id — why" under "Criteria (…):"; "- turn N tool…"
+   * under "Tool calls:"; "- #i role: text" under "Key turns:"; the next call. */
+  function textFacts(text) {
+    var facts = { why: {}, toolErrors: [], keyTurns: [] };
+    var section = "";
+    String(text || "").split("\n").forEach(function (line) {
+      var m = /^(Title|Summary|Error): (.*)$/.exec(line);
+      if (m) { facts[m[1].toLowerCase()] = m[2]; section = ""; return; }
+      m = /^(?:Every turn|Not finished yet\. To keep waiting): (get_simulation\(.*\))$/.exec(line);
+      if (m) { facts.next = m[1]; section = ""; return; }
+      if (/^Criteria \(.*\):$/.test(line)) { section = "criteria"; return; }
+      if (/^Tool calls: \d+, \d+ failed:$/.test(line)) { section = "tools"; return; }
+      if (line === "Key turns:") { section = "turns"; return; }
+      if (line.slice(0, 2) !== "- ") { section = ""; return; }
+      if (section === "criteria") {
+        m = /^- (?:ok|[A-Z][A-Z ]*?)(?: \(guessed\))? (\S+) — (.*)$/.exec(line);
+        if (m) facts.why[m[1]] = m[2];
+      } else if (section === "tools") {
+        m = /^- turn (\d+) (.*)$/.exec(line);
+        if (m) facts.toolErrors.push({ turn: Number(m[1]), text: m[2] });
+      } else if (section === "turns") {
+        m = /^- #(\d+) (\S+): (.*)$/.exec(line);
+        if (m) facts.keyTurns.push({ i: Number(m[1]), role: m[2], text: m[3] });
+      }
+    });
+    return facts;
+  }
+
+  function criteriaView(criteria, why) {
     return h("ul", { class: "plain criteria" }, criteria.map(function (c) {
       var word = VERDICT_WORDS[c.result] || c.result;
+      var reason = c.why || why[c.id];
       return h("li", { class: "row", "data-criterion": c.id },
         pill(word, verdictKind(c.result)),
         h("div", { class: "grow" }, h("code", { text: c.id }),
-          c.why ? h("p", { class: "muted", text: c.why }) : null));
+          reason ? h("p", { class: "muted", text: reason }) : null));
     }));
   }
 
-  function simulationView(sc, extra) {
+  /** One failed tool call: "tool(params): error" from the text's line for it (same order as
+   * the structured list), or from the entry itself. */
+  function toolErrorText(e, index, facts) {
+    var line = facts.toolErrors[index];
+    if (line && line.turn === e.turn && line.text.indexOf(e.tool) === 0) return line.text;
+    return e.tool + (e.params ? "(" + e.params + ")" : "") + (e.error ? ": " + e.error : "");
+  }
+
+  function simulationView(sc, extra, text) {
+    var facts = textFacts(text);
     var box = h("div", { class: "simulation" });
-    var title = sc.title || "Simulation";
+    var title = sc.title || facts.title || "Simulation";
     box.appendChild(h("h1", { text: title }));
     var counts = sc.turns && typeof sc.turns === "object" && !Array.isArray(sc.turns) ? sc.turns : null;
     box.appendChild(h("div", { class: "meta" },
@@ -122,11 +163,13 @@
       counts ? h("span", { text: counts.total + " turns" }) : null,
       sc.tools ? h("span", { text: sc.tools.calls + " tool calls, " + sc.tools.failed + " failed" }) : null,
       sc.llm ? h("span", { text: sc.llm.tokens + " tokens, $" + Number(sc.llm.cost).toFixed(4) }) : null));
-    if (sc.error) box.appendChild(h("div", { class: "banner bad", text: sc.error }));
-    if (sc.summary) box.appendChild(h("p", { class: "summary", text: sc.summary }));
+    var error = sc.error || facts.error;
+    var summary = sc.summary || facts.summary;
+    if (error) box.appendChild(h("div", { class: "banner bad", text: error }));
+    if (summary) box.appendChild(h("p", { class: "summary", text: summary }));
     if (Array.isArray(sc.criteria) && sc.criteria.length) {
       box.appendChild(h("h2", { text: "Criteria" }));
-      box.appendChild(criteriaView(sc.criteria));
+      box.appendChild(criteriaView(sc.criteria, facts.why));
     }
     if (sc.data && Object.keys(sc.data).length) {
       box.appendChild(h("h2", { text: "Data collected" }));
@@ -136,9 +179,9 @@
     }
     if (sc.tools && Array.isArray(sc.tools.errors) && sc.tools.errors.length) {
       box.appendChild(h("h2", { text: "Failed tool calls" }));
-      box.appendChild(h("ul", { class: "plain tool-errors" }, sc.tools.errors.map(function (e) {
+      box.appendChild(h("ul", { class: "plain tool-errors" }, sc.tools.errors.map(function (e, i) {
         return h("li", {}, h("div", { class: "tool result bad" },
-          "turn " + e.turn + " · " + e.tool + (e.params ? "(" + e.params + ")" : "") + ": " + e.error));
+          "turn " + e.turn + " · " + toolErrorText(e, i, facts)));
       })));
     }
     if (sc.detail === "full") {
@@ -161,12 +204,13 @@
         sizeChanged();
       }, function (err) {
         holder.replaceChildren(h("div", { class: "banner warn", text: "Transcript not loaded: " + err.message }));
-        keyTurns(holder, sc);
+        keyTurns(holder, sc, facts);
       });
     } else {
-      keyTurns(holder, sc);
+      keyTurns(holder, sc, facts);
     }
-    if (sc.next && sc.status !== "done") box.appendChild(h("p", { class: "muted" }, "Next: ", h("code", { text: sc.next })));
+    var next = sc.next || facts.next;
+    if (next && sc.status !== "done") box.appendChild(h("p", { class: "muted" }, "Next: ", h("code", { text: next })));
     return box;
   }
 
@@ -176,12 +220,14 @@
     holder.appendChild(h("div", { class: "timeline" }, turns.map(function (t, i) { return turnView(t, i); })));
   }
 
-  function keyTurns(holder, sc) {
-    if (Array.isArray(sc.key_turns) && sc.key_turns.length) {
-      holder.appendChild(h("p", { class: "muted", text: "Key turns (the full transcript: " + (sc.next || "get_simulation detail=transcript") + ")" }));
-      holder.appendChild(h("div", { class: "timeline" }, sc.key_turns.map(function (t, i) { return turnView(t, i); })));
-    } else if (sc.next) {
-      holder.appendChild(h("p", { class: "muted" }, "Transcript: ", h("code", { text: sc.next })));
+  function keyTurns(holder, sc, facts) {
+    var key = Array.isArray(sc.key_turns) && sc.key_turns.length ? sc.key_turns : facts.keyTurns;
+    var next = sc.next || facts.next;
+    if (key.length) {
+      holder.appendChild(h("p", { class: "muted", text: "Key turns (the full transcript: " + (next || "get_simulation detail=transcript") + ")" }));
+      holder.appendChild(h("div", { class: "timeline" }, key.map(function (t, i) { return turnView(t, i); })));
+    } else if (next) {
+      holder.appendChild(h("p", { class: "muted" }, "Transcript: ", h("code", { text: next })));
     }
   }
 
@@ -407,7 +453,7 @@
     try {
       if (sc && sc.run_id && Array.isArray(sc.tests)) root.appendChild(testRunView(sc, extra));
       else if (sc && sc.run_id && sc.detail === "transcript") root.appendChild(testTranscriptView(sc));
-      else if (sc && sc.simulation_id) root.appendChild(simulationView(sc, extra));
+      else if (sc && sc.simulation_id) root.appendChild(simulationView(sc, extra, resultText(result)));
       else {
         root.appendChild(h("div", { class: result && result.isError ? "banner bad" : "card" },
           h("pre", { class: "raw", text: resultText(result) || "(empty result)" })));

@@ -1,9 +1,15 @@
 """Pure functions: a simulation record -> a compact view for a model (structured data + short text).
 
 No I/O here. Three detail levels:
-- `summary`: decisions, not dumps: outcome, every criterion (failures first, with a short reason),
-  data collected, turn counts, failed tool calls, LLM usage, a few key turns; clipped until the
-  whole view (text + structured) fits a byte budget.
+- `summary`: decisions, not dumps, within SUMMARY_BUDGET bytes (text + structured) on both
+  backends. Each fact is said once where its reader looks: the structured content has the
+  machine fields (ids, statuses, verdicts, counts, typed data values, the polling call while it
+  runs); the text is the model's read: every criterion with its verdict and a reason (failures
+  first), every failed tool call with its error, the next call, then as far as the budget goes
+  the transcript summary, the data, the cost, a few key turns (clipped level by level).
+  report/viewer.js reads the prose back from the text's lines: `Title:`, `Summary:`, `Error:`,
+  `- MARK id — why` under `Criteria (…):`, `- turn N tool(params): error` under `Tool calls:`,
+  `- #i role: text` under `Key turns:`, `Every turn: …`; change them together.
 - `transcript`: every turn condensed (role, clipped message, tool calls and results), paged by
   bytes.
 - `full`: the raw result JSON, paged by characters (the pages concatenate to the exact JSON).
@@ -16,193 +22,61 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal, NotRequired, TypedDict, final
+from typing import Any
 
 from pydantic import ValidationError
 
 from agents_mcp.api.models import Analysis, Turn
-from agents_mcp.jsontypes import JSON, JSONObject
-from agents_mcp.simulations.record import Backend, SimulationRecord, Status
+from agents_mcp.simulations.record import SimulationRecord
 
 DETAILS = ("summary", "transcript", "full")
 WAIT_HINT_SECONDS = 45  # what a "keep waiting" hint suggests (below the ~60 s client timeouts)
-SUMMARY_BUDGET = 2_900  # bytes of text + compact structured JSON the summary aims for
-TESTS_SUMMARY_BUDGET = 1_500  # the same on the agent-testing API (no transcript summary there)
+SUMMARY_BUDGET = 1_500  # bytes of text + compact structured JSON a summary aims for
+TESTS_SUMMARY_BUDGET = SUMMARY_BUDGET  # the same on the agent-testing API
 # The error of a failed simulation is the tool error text (what happened, whether it is safe to
 # retry, what to do): clipping it short loses its last, most useful sentence.
 ERROR_CHARS = 700
+DATA_CHARS = 60  # a collected string value in the structured content
 MAX_TOOL_ERRORS = 20  # failed tool calls listed in a summary; the rest are counted
 MAX_KEY_TURNS = 3
 TRANSCRIPT_PAGE_BYTES = 20_000  # text + structured, i.e. ~6k tokens: well under 25k
 TRANSCRIPT_TURN_CHARS = 300
 FULL_PAGE_CHARS = 12_000  # carried twice (text, and escaped in structured): ~8k tokens a page
 
-# Clip limits, tried in order until the summary fits the budget (0 = leave the item out).
-_LEVELS: tuple[dict[str, int], ...] = (
-    {
-        "summary": 500,
-        "fail": 240,
-        "ok": 100,
-        "data": 100,
-        "err": 160,
-        "params": 80,
-        "turn": 140,
-        "notes": 200,
-    },
-    {
-        "summary": 320,
-        "fail": 160,
-        "ok": 70,
-        "data": 60,
-        "err": 100,
-        "params": 50,
-        "turn": 90,
-        "notes": 200,
-    },
-    {
-        "summary": 240,
-        "fail": 130,
-        "ok": 45,
-        "data": 50,
-        "err": 90,
-        "params": 0,
-        "turn": 70,
-        "notes": 160,
-    },
-    {
-        "summary": 180,
-        "fail": 100,
-        "ok": 0,
-        "data": 40,
-        "err": 70,
-        "params": 0,
-        "turn": 60,
-        "notes": 120,
-    },
-    {
-        "summary": 120,
-        "fail": 70,
-        "ok": 0,
-        "data": 30,
-        "err": 50,
-        "params": 0,
-        "turn": 0,
-        "notes": 100,
-    },
-    {"summary": 80, "fail": 60, "ok": 0, "data": 30, "err": 50, "params": 0, "turn": 0, "notes": 0},
+
+# Characters allowed per item of the text, tried level by level until the summary fits the
+# budget (0 = leave the item out; usage and roles are switches). Items go in the order the model
+# can best do without them: key turns, title, LLM usage, roles, tool params, the transcript
+# summary, the data line (the structured content keeps the data). Every level keeps a reason for
+# every criterion and each failed tool call's error: what the model needs to decide what to
+# change.
+# fmt: off
+_KEYS = ("title", "summary", "fail", "ok", "data", "err", "params", "turn", "notes", "usage",
+         "roles")
+_ROWS = (
+    #  title summary    fail      ok    data     err  params    turn   notes   usage   roles
+    (    100,    500,    240,    160,    100,    200,     80,    140,    200,      1,      1),
+    (    100,    300,    200,    120,     60,    160,     50,     90,    160,      1,      1),
+    (     80,    200,    160,    100,     40,    120,     40,      0,    120,      1,      1),
+    (      0,    160,    140,     90,     30,    100,      0,      0,    100,      0,      0),
+    (      0,    120,    120,     80,     30,     90,      0,      0,     80,      0,      0),
+    (      0,      0,    120,     70,     30,     90,      0,      0,     80,      0,      0),
+    (      0,      0,    110,     60,     30,     80,      0,      0,      0,      0,      0),
+    (      0,      0,    100,     60,      0,     80,      0,      0,      0,      0,      0),
+    (      0,      0,     90,     50,      0,     70,      0,      0,      0,      0,      0),
+    (      0,      0,     70,     40,      0,     60,      0,      0,      0,      0,      0),
 )
+# fmt: on
+_LEVELS: tuple[dict[str, int], ...] = tuple(dict(zip(_KEYS, row, strict=True)) for row in _ROWS)
 
 
 class PageError(ValueError):
     """A page that does not exist was asked for; the message says which pages do."""
 
 
-# --- the structured content of each view (what the tool result's structuredContent carries) ---
-
-
-class Criterion(TypedDict):
-    id: str
-    result: str  # success | failure | unknown | "not evaluated"
-    guessed: NotRequired[bool]  # read from the wording of the rationale (tests backend)
-    why: NotRequired[str]
-
-
-class ToolError(TypedDict):
-    turn: int
-    tool: str
-    error: str
-    params: NotRequired[str]
-
-
-class ToolsSummary(TypedDict):
-    calls: int
-    failed: int
-    errors: NotRequired[list[ToolError]]
-    more_errors: NotRequired[int]
-
-
-class LLMUsage(TypedDict):
-    tokens: int
-    cost: float
-
-
-class KeyTurn(TypedDict):
-    i: int
-    role: str
-    text: str
-
-
-class SummaryContent(TypedDict):
-    simulation_id: str
-    status: Status
-    agent_id: str
-    backend: Backend
-    outcome: NotRequired[str | None]
-    error: NotRequired[str]
-    title: NotRequired[str]
-    summary: NotRequired[str]
-    criteria: NotRequired[list[Criterion]]
-    data: NotRequired[dict[str, JSON]]
-    turns: NotRequired[dict[str, int]]
-    tools: NotRequired[ToolsSummary]
-    llm: NotRequired[LLMUsage]
-    credits_used: NotRequired[JSON]
-    notes: NotRequired[list[str]]
-    key_turns: NotRequired[list[KeyTurn]]
-    next: NotRequired[str]
-
-
-@final  # final: `"call" in item` tells the two kinds apart
-class ToolCallItem(TypedDict):
-    call: str
-    params: str
-
-
-@final
-class ToolResultItem(TypedDict):
-    result: str
-    value: str
-    error: NotRequired[bool]
-
-
-class CondensedTurn(TypedDict):
-    i: int
-    role: str
-    text: NotRequired[str]
-    tools: NotRequired[list[ToolCallItem | ToolResultItem]]
-    interrupted: NotRequired[bool]
-
-
-class TranscriptContent(TypedDict):
-    simulation_id: str
-    status: Status
-    detail: Literal["transcript"]
-    page: int
-    pages: int
-    turns_total: int
-    turns: list[CondensedTurn]
-    next: NotRequired[str]
-
-
-class FullContent(TypedDict):
-    simulation_id: str
-    status: Status
-    detail: Literal["full"]
-    page: int
-    pages: int
-    chars: int
-    bytes: int
-    json: str
-    next: NotRequired[str]
-
-
-# the test-run views (agents_mcp/testing/views.py) carry their own payloads (testing/payload.py)
-StructuredContent = SummaryContent | TranscriptContent | FullContent | JSONObject
-
-
 @dataclass(frozen=True)
 class View:
-    structured: StructuredContent
+    structured: dict[str, Any]
     text: str
 
     def size(self) -> int:
@@ -210,20 +84,18 @@ class View:
         return len(self.text.encode()) + len(compact_json(self.structured).encode())
 
 
-def compact_json(value: JSON) -> str:
+def compact_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def clip(text: object, limit: int) -> str:
+def clip(text: Any, limit: int) -> str:
     """One line of at most `limit` characters (whitespace collapsed, "…" when cut)."""
     if text is None:
         return ""
-    if not isinstance(text, str):
-        text = compact_json(text)
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[: max(0, limit - 2)]
+    line = " ".join((text if isinstance(text, str) else compact_json(text)).split())
+    if len(line) <= limit:
+        return line
+    cut = line[: max(0, limit - 2)]
     sentence = cut.rfind(". ")
     if sentence >= limit * 0.6:  # end on a whole sentence when one ends late enough
         return cut[: sentence + 1] + " …"
@@ -233,7 +105,7 @@ def clip(text: object, limit: int) -> str:
     return cut.rstrip(" ,;:") + "…"
 
 
-def call(simulation_id: str, **args: str | int) -> str:
+def call(simulation_id: str, **args: Any) -> str:
     """The exact tool call to make next, e.g. get_simulation(simulation_id="sim_…", page=2)."""
     parts = [f'simulation_id="{simulation_id}"']
     parts += [f'{k}="{v}"' if isinstance(v, str) else f"{k}={v}" for k, v in args.items()]
@@ -243,7 +115,7 @@ def call(simulation_id: str, **args: str | int) -> str:
 # --- parsing (tolerant: a turn the models cannot read still counts) -----------------------------
 
 
-def parse_turns(raw: Iterable[Mapping[str, JSON]]) -> list[Turn]:
+def parse_turns(raw: Iterable[Mapping[str, Any]]) -> list[Turn]:
     turns = []
     for item in raw:
         try:
@@ -257,7 +129,7 @@ def parse_turns(raw: Iterable[Mapping[str, JSON]]) -> list[Turn]:
     return turns
 
 
-def parse_analysis(raw: JSONObject | None) -> Analysis | None:
+def parse_analysis(raw: dict[str, Any] | None) -> Analysis | None:
     if raw is None:
         return None
     try:
@@ -310,7 +182,7 @@ def tool_activity(turns: list[Turn]) -> tuple[int, list[ToolFailure]]:
     return calls, failures
 
 
-def llm_usage(turns: list[Turn]) -> LLMUsage | None:
+def llm_usage(turns: list[Turn]) -> dict[str, Any] | None:
     tokens = 0
     cost = 0.0
     for turn in turns:
@@ -382,21 +254,19 @@ _ORDER = {"failure": 0, "success": 2}
 _RESULT_WORDS = {"failure": "failed", "success": "passed"}
 
 
-def _criteria(
-    analysis: Analysis, requested: list[JSONObject], lim: dict[str, int]
-) -> list[Criterion]:
+def _criteria(analysis: Analysis, requested: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every criterion, failures first: {id, result, guessed?, why?} (`why` in full, unclipped)."""
     items = sorted(
         analysis.evaluation_criteria_results.items(),
         key=lambda kv: (_ORDER.get(kv[1].result, 1), kv[0]),
     )
-    out: list[Criterion] = []
+    out = []
     for key, res in items:
-        entry: Criterion = {"id": res.criteria_id or key, "result": res.result}
+        entry: dict[str, Any] = {"id": res.criteria_id or key, "result": res.result}
         if (res.model_extra or {}).get("guessed"):
             entry["guessed"] = True  # read from the wording of the rationale (tests backend)
-        limit = lim["ok"] if res.result == "success" else lim["fail"]
-        if limit and res.rationale:
-            entry["why"] = clip(res.rationale, limit)
+        if res.rationale:
+            entry["why"] = res.rationale
         out.append(entry)
     seen = {e["id"] for e in out} | set(analysis.evaluation_criteria_results)
     for crit in requested:  # asked for but not judged: say so rather than stay silent
@@ -406,146 +276,178 @@ def _criteria(
     return out
 
 
-def _requested_criteria(record: SimulationRecord) -> list[JSONObject]:
+def _requested_criteria(record: SimulationRecord) -> list[dict[str, Any]]:
     value = record.request.get("extra_evaluation_criteria") if record.request else None
     return value if isinstance(value, list) else []
 
 
-def _summary_view(record: SimulationRecord, lim: dict[str, int]) -> View:
-    sid = record.simulation_id
+def _data_value(value: Any) -> Any:
+    """A collected value as a program wants it: numbers and booleans kept, the rest clipped."""
+    if isinstance(value, int | float | bool):
+        return value
+    return clip(value, DATA_CHARS)
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What a summary is drawn from, parsed once for every level tried."""
+
+    turns: list[Turn]
+    analysis: Analysis | None
+    calls: int
+    failures: list[ToolFailure]
+    criteria: list[dict[str, Any]]
+
+
+def _facts(record: SimulationRecord) -> _Facts:
     turns = parse_turns(record.turns)
     analysis = parse_analysis(record.analysis)
     calls, failures = tool_activity(turns)
-    s: SummaryContent = {
-        "simulation_id": sid,
+    criteria = _criteria(analysis, _requested_criteria(record)) if analysis is not None else []
+    return _Facts(turns, analysis, calls, failures, criteria)
+
+
+def _structured(record: SimulationRecord, facts: _Facts) -> dict[str, Any]:
+    """The machine fields: ids, statuses, verdicts, counts, typed data; no prose (the text's)."""
+    s: dict[str, Any] = {
+        "simulation_id": record.simulation_id,
         "status": record.status,
         "agent_id": record.agent_id,
         "backend": record.backend,
     }
-    lines: list[str] = []
-    counts = turn_counts(turns)
-    roles = ", ".join(f"{v} {k}" for k, v in counts.items() if k != "total")
-    turn_text = f"{counts['total']} turns" + (f" ({roles})" if roles else "")
-
-    via = " · agent-testing API" if record.backend == "tests" else ""
+    analysis = facts.analysis
     if analysis is not None:
         s["outcome"] = analysis.call_successful
-        head = f"{sid} · {record.status} · outcome: {analysis.call_successful} · {turn_text}"
-    else:
-        head = f"{sid} · {record.status} · {turn_text}" + (" so far" if not record.finished else "")
-    lines.append(head + via)
-    if record.error:
-        s["error"] = clip(record.error, ERROR_CHARS)
-        kept = f" Partial transcript kept ({len(turns)} turns)." if turns else ""
-        lines.append(f"Error: {s['error']}{kept}")
-    if analysis is not None:
-        if analysis.call_summary_title:
-            s["title"] = clip(analysis.call_summary_title, 100)
-            lines.append(f"Title: {s['title']}")
-        if analysis.transcript_summary:
-            s["summary"] = clip(analysis.transcript_summary, lim["summary"])
-            lines.append(f"Summary: {s['summary']}")
-        criteria = _criteria(analysis, _requested_criteria(record), lim)
-        if criteria:
-            s["criteria"] = criteria
-            tally: dict[str, int] = {}
-            for c in criteria:
-                tally[c["result"]] = tally.get(c["result"], 0) + 1
-            counted = ", ".join(f"{n} {_RESULT_WORDS.get(r, r)}" for r, n in tally.items())
-            lines.append(f"Criteria ({counted}):")
-            for c in criteria:
-                mark = "ok" if c["result"] == "success" else c["result"].upper()
-                mark += " (guessed)" if c.get("guessed") else ""
-                why = f" — {c['why']}" if "why" in c else ""
-                lines.append(f"- {mark} {c['id']}{why}")
-        if analysis.data_collection_results and lim["data"]:
+        if facts.criteria:
+            s["criteria"] = [{k: v for k, v in c.items() if k != "why"} for c in facts.criteria]
+        if analysis.data_collection_results:
             s["data"] = {
-                key: clip(item.value, lim["data"])
-                if not isinstance(item.value, int | float | bool) or item.value is None
-                else item.value
+                key: _data_value(item.value)
                 for key, item in analysis.data_collection_results.items()
             }
-            lines.append("Data: " + "; ".join(f"{k}={v}" for k, v in s["data"].items()))
-    s["turns"] = counts
-    tools: ToolsSummary = {"calls": calls, "failed": len(failures)}
-    if failures:
-        shown = failures[:MAX_TOOL_ERRORS]
-        errors: list[ToolError] = []
-        tools["errors"] = errors
-        for f in shown:
-            entry: ToolError = {"turn": f.turn, "tool": f.tool, "error": ""}
-            entry["error"] = clip(f.error, lim["err"])
-            if lim["params"] and f.params:
-                entry["params"] = clip(f.params, lim["params"])
-            errors.append(entry)
-        if len(failures) > len(shown):
-            tools["more_errors"] = len(failures) - len(shown)
-    if calls:
+    s["turns"] = turn_counts(facts.turns)
+    if facts.calls:
+        shown = facts.failures[:MAX_TOOL_ERRORS]
+        tools: dict[str, Any] = {"calls": facts.calls, "failed": len(facts.failures)}
+        if shown:
+            tools["errors"] = [{"turn": f.turn, "tool": f.tool} for f in shown]
+        if len(facts.failures) > len(shown):
+            tools["more_errors"] = len(facts.failures) - len(shown)
         s["tools"] = tools
-        lines.append(f"Tool calls: {calls}, {len(failures)} failed" + (":" if failures else ""))
-        for e in tools.get("errors", []):
-            params = f"({e['params']})" if "params" in e else ""
-            lines.append(f"- turn {e['turn']} {e['tool']}{params}: {e['error']}")
-        if "more_errors" in tools:
-            lines.append(f"- and {tools['more_errors']} more (see the transcript)")
-    usage = llm_usage(turns)
+    usage = llm_usage(facts.turns)
     if usage:
         s["llm"] = usage
-        lines.append(f"LLM: {usage['tokens']} tokens, ${usage['cost']:.4f}")
     credits = record.upstream.get("credits_used")
     if credits is not None:
         s["credits_used"] = credits
-        lines.append(f"Credits used: {credits}")
-    notes = record.upstream.get("notes")
-    if notes and lim["notes"]:
-        s["notes"] = [clip(n, lim["notes"]) for n in notes]
-        lines += [f"Note: {n}" for n in s["notes"]]
+    if not record.finished:  # a program polls with it; a finished one is named by its id
+        s["next"] = call(record.simulation_id, wait_seconds=WAIT_HINT_SECONDS)
+    return s
+
+
+def _text(record: SimulationRecord, facts: _Facts, lim: dict[str, int]) -> str:
+    """The model's read (and the viewer's source of prose): verdicts with reasons, failed tool
+    calls, the next call; summary, data, cost and key turns as far as `lim` lets them in."""
+    sid = record.simulation_id
+    turns, analysis = facts.turns, facts.analysis
+    counts = turn_counts(turns)
+    roles = ", ".join(f"{v} {k}" for k, v in counts.items() if k != "total")
+    turn_text = f"{counts['total']} turns" + (f" ({roles})" if roles and lim["roles"] else "")
+    via = " · agent-testing API" if record.backend == "tests" else ""
+    if analysis is not None:
+        head = f"{sid} · {record.status} · outcome: {analysis.call_successful} · {turn_text}"
+    else:
+        head = f"{sid} · {record.status} · {turn_text}" + (" so far" if not record.finished else "")
+    lines = [head + via]
+    if record.error:
+        kept = f" Partial transcript kept ({len(turns)} turns)." if turns else ""
+        lines.append(f"Error: {clip(record.error, ERROR_CHARS)}{kept}")
+    if analysis is not None:
+        if analysis.call_summary_title and lim["title"]:
+            lines.append(f"Title: {clip(analysis.call_summary_title, lim['title'])}")
+        if analysis.transcript_summary and lim["summary"]:
+            lines.append(f"Summary: {clip(analysis.transcript_summary, lim['summary'])}")
+        if facts.criteria:
+            tally: dict[str, int] = {}
+            for c in facts.criteria:
+                tally[c["result"]] = tally.get(c["result"], 0) + 1
+            counted = ", ".join(f"{n} {_RESULT_WORDS.get(r, r)}" for r, n in tally.items())
+            lines.append(f"Criteria ({counted}):")
+            for c in facts.criteria:
+                mark = "ok" if c["result"] == "success" else c["result"].upper()
+                mark += " (guessed)" if c.get("guessed") else ""
+                limit = lim["ok"] if c["result"] == "success" else lim["fail"]
+                why = f" — {clip(c['why'], limit)}" if c.get("why") else ""
+                lines.append(f"- {mark} {c['id']}{why}")
+        if analysis.data_collection_results and lim["data"]:
+            data = analysis.data_collection_results.items()
+            lines.append("Data: " + "; ".join(f"{k}={clip(v.value, lim['data'])}" for k, v in data))
+    if facts.calls:
+        failures = facts.failures
+        lines.append(
+            f"Tool calls: {facts.calls}, {len(failures)} failed" + (":" if failures else "")
+        )
+        params_for = {f.turn: f.params for f in failures} if lim["params"] else {}
+        for f in failures[:MAX_TOOL_ERRORS]:
+            params = f"({clip(f.params, lim['params'])})" if params_for.get(f.turn) else ""
+            lines.append(f"- turn {f.turn} {f.tool}{params}: {clip(f.error, lim['err'])}")
+        if len(failures) > MAX_TOOL_ERRORS:
+            lines.append(f"- and {len(failures) - MAX_TOOL_ERRORS} more (see the transcript)")
+    costs = []
+    usage = llm_usage(turns)
+    if usage and lim["usage"]:
+        costs.append(f"{usage['tokens']} LLM tokens, ${usage['cost']:.4f}")
+    credits = record.upstream.get("credits_used")
+    if credits is not None:
+        costs.append(f"{credits} credits")
+    if costs:
+        lines.append("Cost: " + "; ".join(costs))
+    if lim["notes"]:
+        lines += [f"Note: {clip(n, lim['notes'])}" for n in record.upstream.get("notes") or []]
     if lim["turn"] and turns:
-        key: list[KeyTurn] = []
-        for i in key_turn_indexes(turns, failures):
-            text = clip(turn_line(turns[i]), lim["turn"])
-            key.append({"i": i, "role": turns[i].role, "text": text})
+        key = key_turn_indexes(turns, facts.failures)
         if key:
-            s["key_turns"] = key
             lines.append("Key turns:")
-            lines += [f"- #{k['i']} {k['role']}: {k['text']}" for k in key]
+            for i in key:
+                lines.append(f"- #{i} {turns[i].role}: {clip(turn_line(turns[i]), lim['turn'])}")
     if not record.finished:
-        s["next"] = call(sid, wait_seconds=WAIT_HINT_SECONDS)
-        lines.append(f"Not finished yet. To keep waiting: {s['next']}")
+        lines.append(
+            f"Not finished yet. To keep waiting: {call(sid, wait_seconds=WAIT_HINT_SECONDS)}"
+        )
     elif turns:
-        s["next"] = call(sid, detail="transcript")
-        lines.append(f"Every turn: {s['next']}")
-    return View(s, "\n".join(lines))
+        lines.append(f"Every turn: {call(sid, detail='transcript')}")
+    return "\n".join(lines)
 
 
-def summarize(record: SimulationRecord, *, budget: int | None = None) -> View:
-    """The summary, clipped harder level by level until text + structured fit `budget` bytes.
+def summarize(record: SimulationRecord, *, budget: int = SUMMARY_BUDGET) -> View:
+    """The summary: machine fields in the structured content, prose in the text, the text
+    clipped harder level by level until both together fit `budget` bytes.
 
-    Criteria ids and results and the failed tool calls (up to MAX_TOOL_ERRORS) are never dropped,
-    so a simulation with very many of them may exceed the budget.
+    Every criterion (id, verdict, a reason) and the failed tool calls (up to MAX_TOOL_ERRORS)
+    are never dropped, so a simulation with very many of them may exceed the budget.
     """
-    if budget is None:
-        budget = TESTS_SUMMARY_BUDGET if record.backend == "tests" else SUMMARY_BUDGET
-    view = _summary_view(record, _LEVELS[0])
+    facts = _facts(record)
+    structured = _structured(record, facts)
+    view = View(structured, _text(record, facts, _LEVELS[0]))
     for lim in _LEVELS[1:]:
         if view.size() <= budget:
             break
-        view = _summary_view(record, lim)
+        view = View(structured, _text(record, facts, lim))
     return view
 
 
 # --- transcript ---------------------------------------------------------------------------------
 
 
-def condense_turn(index: int, turn: Turn, limit: int = TRANSCRIPT_TURN_CHARS) -> CondensedTurn:
-    out: CondensedTurn = {"i": index, "role": turn.role}
+def condense_turn(index: int, turn: Turn, limit: int = TRANSCRIPT_TURN_CHARS) -> dict[str, Any]:
+    out: dict[str, Any] = {"i": index, "role": turn.role}
     if turn.message:
         out["text"] = clip(turn.message, limit)
-    tools: list[ToolCallItem | ToolResultItem] = []
+    tools = []
     for c in turn.tool_calls or []:
         tools.append({"call": c.tool_name or "?", "params": clip(c.params_as_json, 200)})
     for r in turn.tool_results or []:
-        item: ToolResultItem = {"result": r.tool_name or "?", "value": clip(r.result_value, 200)}
+        item: dict[str, Any] = {"result": r.tool_name or "?", "value": clip(r.result_value, 200)}
         if r.is_error:
             item["error"] = True
         tools.append(item)
@@ -556,7 +458,7 @@ def condense_turn(index: int, turn: Turn, limit: int = TRANSCRIPT_TURN_CHARS) ->
     return out
 
 
-def _turn_text(item: CondensedTurn) -> str:
+def _turn_text(item: dict[str, Any]) -> str:
     parts = [f"#{item['i']} {item['role']}: {item.get('text', '')}".rstrip()]
     for t in item.get("tools", []):
         if "call" in t:
@@ -567,10 +469,10 @@ def _turn_text(item: CondensedTurn) -> str:
     return " ".join(parts)
 
 
-def transcript_pages(record: SimulationRecord) -> list[list[CondensedTurn]]:
+def transcript_pages(record: SimulationRecord) -> list[list[dict[str, Any]]]:
     """Condensed turns split into pages of at most TRANSCRIPT_PAGE_BYTES (one turn at least)."""
     budget = TRANSCRIPT_PAGE_BYTES - 1_000  # room for the header, footer and metadata
-    pages: list[list[CondensedTurn]] = [[]]
+    pages: list[list[dict[str, Any]]] = [[]]
     used = 0
     for index, turn in enumerate(parse_turns(record.turns)):
         item = condense_turn(index, turn)
@@ -589,7 +491,7 @@ def transcript_page(record: SimulationRecord, page: int = 1) -> View:
     if not 1 <= page <= len(pages):
         raise PageError(f"page {page} does not exist: the transcript has {len(pages)} page(s)")
     items = pages[page - 1]
-    s: TranscriptContent = {
+    s: dict[str, Any] = {
         "simulation_id": sid,
         "status": record.status,
         "detail": "transcript",
@@ -624,7 +526,7 @@ def full_page(record: SimulationRecord, page: int = 1) -> View:
         raise PageError(f"page {page} does not exist: the raw JSON has {pages} page(s)")
     start = (page - 1) * FULL_PAGE_CHARS
     chunk = raw[start : start + FULL_PAGE_CHARS]
-    s: FullContent = {
+    s: dict[str, Any] = {
         "simulation_id": sid,
         "status": record.status,
         "detail": "full",
