@@ -5,10 +5,10 @@ replica takes to take over a test run after its owner is killed (SIGKILL) or sto
     python bench/bench_store.py --jobs 100 --seconds 3 --no-takeover
 
 Set-up: PostgreSQL is a throwaway cluster started on loopback with the tests' fixture
-(tests/postgres_fixture.py; fsync off, as in the tests), SQLite a file in a temp dir. Each job
-writes its record (a 4 KB document, like a simulation with a few turns) as fast as it can; a
-running job writes at most one checkpoint a second, so "headroom" is how many such jobs the store
-could carry. The takeover runs two real replica processes on the sandbox's agent-testing API.
+(tests/support/postgres_fixture.py; fsync off, as in the tests), SQLite a file in a temp dir.
+Each job writes its record (a 4 KB document, like a simulation with a few turns) as fast as it
+can; a running job writes at most one checkpoint a second, so "headroom" is how many such jobs the
+store could carry. The takeover runs two real replica processes on the sandbox's agent-testing API.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import anyio.lowlevel
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 from agents_mcp.stores import SQLiteStore, Store  # noqa: E402
 from agents_mcp.stores.postgres import PostgresStore  # noqa: E402
@@ -68,7 +67,7 @@ async def write_rate(store: Store, jobs: int, seconds: float) -> dict[str, float
 
 
 def replica_env(pg_url: str, sandbox: Any, data_dir: Path, backend: str) -> dict[str, str]:
-    from http_sidecar import TOKEN, clean_env
+    from tests.support.http_sidecar import TOKEN, clean_env
 
     data_dir.mkdir(exist_ok=True)
     return clean_env(
@@ -85,7 +84,8 @@ def replica_env(pg_url: str, sandbox: Any, data_dir: Path, backend: str) -> dict
 async def cross_replica_wait(pg_url: str, sandbox: Any, tmp: Path, runs: int) -> list[float]:
     """Seconds between a result being stored by A and B's waiting get_simulation returning it."""
     import psycopg
-    from http_sidecar import Sidecar, mcp_client
+
+    from tests.support.http_sidecar import Sidecar, mcp_client
 
     lags: list[float] = []
     with (
@@ -115,7 +115,8 @@ async def cross_replica_wait(pg_url: str, sandbox: Any, tmp: Path, runs: int) ->
 async def takeover(pg_url: str, sandbox: Any, tmp: Path, sig: int) -> tuple[float, float]:
     """(seconds until the other replica took the job over, seconds until it was done)."""
     import psycopg
-    from http_sidecar import Sidecar, mcp_client
+
+    from tests.support.http_sidecar import Sidecar, mcp_client
 
     a = Sidecar.serve(env=replica_env(pg_url, sandbox, tmp / "a", "tests")).start()
     b = Sidecar.serve(env=replica_env(pg_url, sandbox, tmp / "b", "tests")).start()
@@ -163,7 +164,7 @@ async def takeover(pg_url: str, sandbox: Any, tmp: Path, sig: int) -> tuple[floa
 
 
 async def main(args: argparse.Namespace) -> None:
-    from postgres_fixture import PostgresServer
+    from tests.support.postgres_fixture import PostgresServer
 
     server = PostgresServer().start()
     results: dict[str, Any] = {}
@@ -181,9 +182,8 @@ async def main(args: argparse.Namespace) -> None:
                     f"writes/s  p50 {figures['p50_ms']:.2f} ms  p95 {figures['p95_ms']:.2f} ms"
                 )
             if args.takeover:
-                from sandbox_fixture import SandboxHandle
-
                 from agents_mcp.sandbox import SandboxServer
+                from tests.support.sandbox_fixture import SandboxHandle
 
                 with SandboxServer(api_key="sk_bench_store") as sandbox_server:
                     sandbox = SandboxHandle(sandbox_server)

@@ -8,7 +8,7 @@ size. mcpb comes from scripts/ci_node.sh (.cache/node) unless MCPB names another
 
     python scripts/build_bundle.py [--output PATH]    # dist/agents-mcp.mcpb
 
-config/manifest.json keeps its own `tools` list for readers (tests/test_http_config_files.py checks
+config/manifest.json keeps its own `tools` list for readers (tests/unit/test_config_files.py checks
 its names against the definitions); the bundle always ships the generated one.
 """
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # System packages the tests need, installed only when missing (called by .ci/run, as root).
-# - PostgreSQL server binaries (initdb, pg_ctl, postgres): tests/postgres_fixture.py starts a
+# - PostgreSQL server binaries (initdb, pg_ctl, postgres): tests/support/postgres_fixture.py starts a
 #   throwaway cluster on loopback; without them the PostgreSQL tests fail (they never skip).
 set -euo pipefail
 

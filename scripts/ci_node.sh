@@ -2,10 +2,10 @@
 # Node 22 and the npm tools the tests and `make bundle` use, installed into .cache/node from the
 # npm registry (pinned in scripts/node/package.json and its lockfile):
 #   - node 22 (the `node` package ships the binary): the conformance suite needs Node >= 22
-#   - @modelcontextprotocol/conformance  (tests/test_conformance.py)
-#   - @modelcontextprotocol/inspector    (tests/test_server_inspector.py)
-#   - @anthropic-ai/mcpb                 (make bundle, tests/test_bundle.py)
-# The tests find them in .cache/node/node_modules/.bin (tests/node_tools.py). Re-running is cheap:
+#   - @modelcontextprotocol/conformance  (tests/e2e/http/test_conformance.py)
+#   - @modelcontextprotocol/inspector    (tests/e2e/cli/test_inspector.py)
+#   - @anthropic-ai/mcpb                 (make bundle, tests/e2e/cli/test_bundle.py)
+# The tests find them in .cache/node/node_modules/.bin (tests/support/node_tools.py). Re-running is cheap:
 # nothing is installed again while the lockfile is unchanged. Needs npm (any Node >= 18).
 set -euo pipefail
 cd "$(dirname "$0")/.."

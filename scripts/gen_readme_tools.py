@@ -4,7 +4,7 @@
     python scripts/gen_readme_tools.py --check   # exit 1 (and show the diff) if README differs
 
 The table sits between `<!-- tools:start -->` and `<!-- tools:end -->`; nothing else in README.md
-is touched. tests/test_tool_surface.py fails when the committed README differs from this.
+is touched. tests/unit/tools/test_surface.py fails when the committed README differs from this.
 """
 
 from __future__ import annotations

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
-from sandbox_fixture import SandboxHandle
 
 from agents_mcp.settings import ENV_VARS
+from tests.support.sandbox_fixture import SandboxHandle
 
 if TYPE_CHECKING:
-    from postgres_fixture import PostgresServer
+    from tests.support.postgres_fixture import PostgresServer
 
 # CI draws the same hypothesis examples on every run, so a submission never fails on a new draw;
 # local runs draw new ones each time, to keep finding what CI would not.
@@ -25,7 +25,7 @@ def _no_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every setting the code reads (agents_mcp.settings.ENV_VARS: ELEVENLABS_*, AGENTS_MCP_*) is
     unset, so a developer's key or AGENTS_MCP_READ_ONLY never changes a test. Tests that need a
     setting pass it: `Settings(...)`, `load_settings(env=...)`, `monkeypatch.setenv`, or the
-    environment of the subprocess they start (tests/mcp_fixture.py `sandbox_env`). Test-only
+    environment of the subprocess they start (tests/support/mcp_fixture.py `sandbox_env`). Test-only
     knobs (AGENTS_MCP_UPDATE_SNAPSHOTS, AGENTS_MCP_FUZZ_EXAMPLES ...) are not settings: kept."""
     for var in ENV_VARS.values():
         monkeypatch.delenv(var, raising=False)
@@ -58,7 +58,7 @@ def fresh_sandbox(sandbox: SandboxHandle) -> Iterator[SandboxHandle]:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator["PostgresServer"]:
     """A real PostgreSQL on 127.0.0.1 for the session (fails, never skips, when it is missing)."""
-    from postgres_fixture import PostgresServer
+    from tests.support.postgres_fixture import PostgresServer
 
     try:
         server = PostgresServer()

@@ -19,8 +19,8 @@ How to add a tool:
 3. A new module: add its dotted name to `TOOL_MODULES`. A module that also serves resources
    defines `register_resources(mcp, enabled)`; it is called with the set of enabled tools.
 4. Run `python scripts/gen_readme_tools.py` (README table) and
-   `AGENTS_MCP_UPDATE_SNAPSHOTS=1 pytest tests/test_tool_surface.py` (the tool's snapshot under
-   tests/__toolsnaps__/), and review both diffs.
+   `AGENTS_MCP_UPDATE_SNAPSHOTS=1 pytest tests/unit/tools/test_surface.py` (the tool's snapshot
+   under tests/__toolsnaps__/), and review both diffs.
 """
 
 from __future__ import annotations

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.support.paths import REPO
+
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
-REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path(os.environ.get("AGENTS_MCP_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

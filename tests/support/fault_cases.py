@@ -1,7 +1,7 @@
 """The fault matrix as data: every (fault, tool) pair with its expected outcome, written down.
 
-This table is the single source of tests/test_fault_matrix.py (which runs every case against the
-real server process and the sandbox) and of docs/fault-matrix.md (rendered by
+This table is the single source of tests/e2e/reliability/test_fault_matrix.py (which runs every
+case against the real server process and the sandbox) and of docs/fault-matrix.md (rendered by
 scripts/gen_fault_matrix.py; a test keeps the committed file equal to the rendering).
 
 An outcome says: whether the server retried, how many requests reached the sandbox, whether the
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# The settings every configuration runs with (tests/reliability.py server_env).
+# The settings every configuration runs with (tests/support/reliability.py server_env).
 MAX_RETRIES = 2
 ATTEMPTS = MAX_RETRIES + 1
 # Short enough to keep the matrix fast, long enough that a busy machine never trips them.

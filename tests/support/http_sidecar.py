@@ -1,5 +1,5 @@
 """Run `agents-mcp serve --transport http` as a real subprocess on loopback, and talk to it with
-the real MCP client (bearer token in the headers). Used by tests/test_http_*.py and test_docker*."""
+the real MCP client (bearer token in the headers). Used by the tests in tests/e2e/http/."""
 
 from __future__ import annotations
 

@@ -20,8 +20,7 @@ from mcp import Client, StdioServerParameters, stdio_client
 from mcp.types import CallToolResult
 
 from agents_mcp.settings import ENV_VARS
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
 
 # Nothing from the developer's own environment may leak into the server under test: every
 # setting the server reads is passed, empty when the test does not set it.

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
+
 DEFAULT_BIN = REPO / ".cache" / "node" / "node_modules" / ".bin"
 NODE_BIN = Path(os.environ.get("AGENTS_MCP_NODE_BIN") or DEFAULT_BIN)
 

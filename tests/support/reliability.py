@@ -26,10 +26,11 @@ from typing import Any
 import anyio
 import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
-from fault_cases import MAX_RETRIES, REQUEST_TIMEOUT, STALL_TIMEOUT
 from mcp.types import CallToolResult
-from mcp_fixture import stdio_server, text_of
-from sandbox_fixture import SandboxHandle
+
+from tests.support.fault_cases import MAX_RETRIES, REQUEST_TIMEOUT, STALL_TIMEOUT
+from tests.support.mcp_fixture import stdio_server, text_of
+from tests.support.sandbox_fixture import SandboxHandle
 
 # Recognisable secrets: if one shows up anywhere a model or an operator can read, it leaked.
 CANARY_KEY = "sk_CANARY_5f3a9c1e7b2d4860a1c3e5f7092b4d6f"
@@ -361,7 +362,7 @@ class McpProcess(McpDriver):
 
 def http_driver(url: str, token: str | None) -> McpDriver:
     """The MCP client over streamable HTTP (bearer token on every request)."""
-    from http_sidecar import mcp_client
+    from tests.support.http_sidecar import mcp_client
 
     return McpDriver(lambda: mcp_client(url, token))
 

@@ -14,8 +14,9 @@ import pytest
 from agents_mcp import __version__
 from agents_mcp.settings import ENV_VARS, Settings, load_settings
 from agents_mcp.tools.registry import tool_names
+from tests.support.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 CONFIG = ROOT / "config"
 JSON_FILES = sorted(p for p in CONFIG.glob("*.json"))
 EXAMPLE = CONFIG / "agents-mcp.example.toml"

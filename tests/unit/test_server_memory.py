@@ -19,13 +19,13 @@ from mcp.types import (
     FormElicitationCapability,
     UrlElicitationCapability,
 )
-from mcp_fixture import text_of, tools_list_bytes
 
 from agents_mcp.api.models import AgentLink
 from agents_mcp.server import build_server
 from agents_mcp.settings import Settings
 from agents_mcp.tools.agents import _client_can_ask, _link_result, expires_in
 from agents_mcp.tools.registry import tool_names
+from tests.support.mcp_fixture import text_of, tools_list_bytes
 
 DEMO = "agent_demo_support"
 ERAS = ["legacy", "auto"]  # initialize handshake (elicitation mid-call) / 2026 input_required

@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import (
+
+from agents_mcp.report import render_report, viewer_html
+from agents_mcp.report.render import MAX_BYTES, script_json
+from tests.support.browser import (
     THEMES,
     VIEWPORTS,
     chromium,
@@ -29,12 +32,9 @@ from browser import (
     require_browser,
     screenshot,
 )
-from mcp_fixture import REPO, sandbox_env, stdio_server, text_of
+from tests.support.mcp_fixture import sandbox_env, stdio_server, text_of
+from tests.support.paths import DATA, REPO
 
-from agents_mcp.report import render_report, viewer_html
-from agents_mcp.report.render import MAX_BYTES, script_json
-
-DATA = Path(__file__).parent / "data"
 PAYLOAD = json.loads((DATA / "test_run_payload.json").read_text(encoding="utf-8"))
 TRANSCRIPTS = json.loads((DATA / "test_run_transcripts.json").read_text(encoding="utf-8"))
 REGRESSED = "order status while the order system is down"

@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apps_host import HOST_HTML, setup
-from browser import (
+from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
+
+from agents_mcp.report import VIEWER_URI, viewer_html
+from tests.support.apps_host import HOST_HTML, setup
+from tests.support.browser import (
     THEMES,
     VIEWPORTS,
     chromium,
@@ -26,10 +29,7 @@ from browser import (
     require_browser,
     screenshot,
 )
-from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
-from mcp_fixture import sandbox_env, stdio_server, text_of
-
-from agents_mcp.report import VIEWER_URI, viewer_html
+from tests.support.mcp_fixture import sandbox_env, stdio_server, text_of
 
 pytestmark = pytest.mark.anyio
 

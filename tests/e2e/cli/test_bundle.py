@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 from mcp import Client, StdioServerParameters, stdio_client
-from mcp_fixture import REPO, text_of
-from node_tools import node_env, node_tool
 
 from agents_mcp.tools.registry import mutating_tools, tool_names
+from tests.support.mcp_fixture import text_of
+from tests.support.node_tools import node_env, node_tool
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.anyio
 

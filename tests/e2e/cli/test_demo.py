@@ -12,11 +12,11 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
+
 REAL_KEY = "sk_real_key_that_must_not_be_used"
 
 

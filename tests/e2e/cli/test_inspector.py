@@ -1,6 +1,6 @@
 """A third-party client: the MCP Inspector's CLI (Node) lists the tools and calls get_agent_link
 on the server, which talks to the sandbox. The Inspector (pinned) and Node 22 come from
-scripts/ci_node.sh (tests/node_tools.py): skipped without them, failed under CI."""
+scripts/ci_node.sh (tests/support/node_tools.py): skipped without them, failed under CI."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from mcp_fixture import REPO
-from node_tools import node_env, node_tool
 
 from agents_mcp.tools.registry import tool_names
+from tests.support.node_tools import node_env, node_tool
+from tests.support.paths import REPO
 
 CALL_TIMEOUT = 90
 

@@ -9,15 +9,15 @@ import signal
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 import httpx
 import pytest
 
 from agents_mcp.sandbox import SandboxServer
 from agents_mcp.sandbox.app import demo_agent_files
+from tests.support.paths import REPO
 
-ROOT = Path(__file__).parents[1]
+ROOT = REPO
 
 
 @pytest.mark.anyio

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
+
 PASSING = {
     "name": "polite",
     "user_prompt": "You ask about opening hours.",

@@ -1,9 +1,10 @@
 """The official MCP conformance suite (@modelcontextprotocol/conformance, `conformance server`)
 against the HTTP sidecar on loopback, offline on the embedded sandbox.
 
-Every scenario must pass except those in tests/conformance-baseline.yml, which need the suite's
-own fixture tools, resources and prompts (the suite itself fails on a new failure and on a stale
-baseline entry). Node 22 and the suite come from scripts/ci_node.sh (tests/node_tools.py).
+Every scenario must pass except those in conformance-baseline.yml (beside this file), which need
+the suite's own fixture tools, resources and prompts (the suite itself fails on a new failure and
+on a stale baseline entry). Node 22 and the suite come from scripts/ci_node.sh
+(tests/support/node_tools.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from http_sidecar import Sidecar, clean_env
-from node_tools import node_env, node_tool
+from tests.support.http_sidecar import Sidecar, clean_env
+from tests.support.node_tools import node_env, node_tool
 
 BASELINE = Path(__file__).with_name("conformance-baseline.yml")
 TIMEOUT = 180

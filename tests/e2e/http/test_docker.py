@@ -14,10 +14,12 @@ from pathlib import Path
 
 import anyio
 import httpx
-from http_sidecar import TOKEN, Sidecar, clean_env, mcp_client
 from mcp.types import CallToolResult
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.http_sidecar import TOKEN, Sidecar, clean_env, mcp_client
+from tests.support.paths import REPO
+
+ROOT = REPO
 DOCKERFILE = ROOT / "Dockerfile"
 BIN = Path(sys.executable).parent
 

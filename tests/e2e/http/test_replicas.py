@@ -13,10 +13,10 @@ import secrets
 
 import httpx
 import pytest
-from http_sidecar import TOKEN, Sidecar, clean_env, mcp_client
 from mcp import types
 
 from agents_mcp.tools.registry import tool_names
+from tests.support.http_sidecar import TOKEN, Sidecar, clean_env, mcp_client
 
 DEMO = "agent_demo_support"
 

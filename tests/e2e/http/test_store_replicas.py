@@ -13,7 +13,8 @@ from typing import Any
 import anyio
 import psycopg
 import pytest
-from http_sidecar import TOKEN, Sidecar, clean_env, mcp_client
+
+from tests.support.http_sidecar import TOKEN, Sidecar, clean_env, mcp_client
 
 pytestmark = pytest.mark.anyio
 DEMO = "agent_demo_support"

@@ -15,8 +15,9 @@ from typing import Any
 import anyio
 import psycopg
 import pytest
-from http_sidecar import Sidecar, mcp_client
-from test_store_replicas import deleted_tests, replica_env
+
+from tests.e2e.http.test_store_replicas import deleted_tests, replica_env
+from tests.support.http_sidecar import Sidecar, mcp_client
 
 pytestmark = pytest.mark.anyio
 DEMO = "agent_demo_support"

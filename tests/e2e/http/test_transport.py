@@ -12,10 +12,10 @@ import time
 import anyio
 import httpx
 import pytest
-from http_sidecar import TOKEN, Sidecar, auth_headers, clean_env, mcp_client
 
 from agents_mcp import __version__
 from agents_mcp.tools.registry import tool_names
+from tests.support.http_sidecar import TOKEN, Sidecar, auth_headers, clean_env, mcp_client
 
 TOOLS = set(tool_names())
 DEMO = "agent_demo_support"

@@ -1,10 +1,10 @@
 """Canary secrets: a recognisable API key and auth token must never be readable anywhere.
 
-The fault matrix (test_fault_matrix.py) and the fuzz run (test_fuzz_tools.py) already run with
-the canary key and token and check every result, resource and the servers' stderr. This file
-covers what they do not: the HTTP sidecar (the token travels in every request there; 401
-answers; the JSON request log), stdio with JSON logs, the embedded sandbox, start-up errors, and
-the detector itself.
+The fault matrix (test_fault_matrix.py) and the fuzz run (test_fuzz_tools.py), beside this file,
+already run with the canary key and token and check every result, resource and the servers'
+stderr. This file covers what they do not: the HTTP sidecar (the token travels in every request
+there; 401 answers; the JSON request log), stdio with JSON logs, the embedded sandbox, start-up
+errors, and the detector itself.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from http_sidecar import Sidecar, clean_env
-from mcp_fixture import text_of
-from reliability import (
+
+from tests.support.http_sidecar import Sidecar, clean_env
+from tests.support.mcp_fixture import text_of
+from tests.support.paths import REPO
+from tests.support.reliability import (
     CANARY_KEY,
     CANARY_TOKEN,
     DEMO_AGENT,
@@ -28,19 +29,11 @@ from reliability import (
     RecordingSandbox,
     assert_no_canary,
     http_driver,
-    recording_sandbox,
     result_text,
     server_env,
 )
 
 pytestmark = pytest.mark.timeout(120)
-REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[RecordingSandbox]:
-    with recording_sandbox() as sb:
-        yield sb
 
 
 def test_the_detector_catches_whole_and_partial_secrets() -> None:

@@ -1,7 +1,7 @@
 """The fault matrix: every tool against every upstream fault, over the real server process.
 
-Each case of tests/fault_cases.py arms one fault in the sandbox for one fresh agent, calls one
-tool through the MCP client (stdio subprocess), and checks the written-down outcome: retried or
+Each case of tests/support/fault_cases.py arms one fault in the sandbox for one fresh agent, calls
+one tool through the MCP client (stdio subprocess), and checks the written-down outcome: retried or
 not, how many requests reached the sandbox (its request log), whether the model gets a tool error
 and what it reads, and what was stored. One server process per configuration serves all its
 cases; every call has its own timeout, so nothing can hang the suite. The servers run with the
@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fault_cases import (
+
+from tests.support.fault_cases import (
     ATTEMPTS,
     CASES,
     FAULTS,
@@ -28,28 +29,21 @@ from fault_cases import (
     STALL_TIMEOUT,
     Case,
 )
-from mcp_fixture import text_of
-from reliability import (
+from tests.support.mcp_fixture import text_of
+from tests.support.paths import REPO
+from tests.support.reliability import (
     DEMO_AGENT,
     McpProcess,
     RecordingSandbox,
     assert_no_canary,
     closed_port,
-    recording_sandbox,
     server_env,
     simulation_document,
     unexpected_paths,
 )
 
-REPO = Path(__file__).resolve().parent.parent
 MISSING_AGENT = "agent_0000000000000000000000000404"
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[RecordingSandbox]:
-    with recording_sandbox() as sb:
-        yield sb
 
 
 class Servers:
@@ -67,7 +61,7 @@ class Servers:
             if config == "main":
                 env = server_env(base, data)
             elif config == "bad_key":
-                from reliability import CANARY_WRONG_KEY
+                from tests.support.reliability import CANARY_WRONG_KEY
 
                 env = server_env(base, data, api_key=CANARY_WRONG_KEY)
             elif config == "no_key":
@@ -227,7 +221,8 @@ def test_delete_without_confirmation_sends_nothing(
 
 
 def test_committed_doc_matches_the_case_table() -> None:
-    """docs/fault-matrix.md is generated from fault_cases.py: regenerate it when they differ."""
+    """docs/fault-matrix.md is generated from tests/support/fault_cases.py: regenerate it when
+    they differ."""
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "gen_fault_matrix.py"), "--check"],
         capture_output=True,

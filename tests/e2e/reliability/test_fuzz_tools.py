@@ -20,8 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp.shared.exceptions import MCPError
-from mcp_fixture import text_of
-from reliability import (
+
+from tests.support.mcp_fixture import text_of
+from tests.support.reliability import (
     DEMO_AGENT,
     McpProcess,
     RecordingSandbox,
@@ -32,7 +33,7 @@ from reliability import (
 )
 
 # per tool; every example is one real call over stdio. More for a longer hunt:
-# AGENTS_MCP_FUZZ_EXAMPLES=2000 pytest tests/test_fuzz_tools.py
+# AGENTS_MCP_FUZZ_EXAMPLES=2000 pytest tests/e2e/reliability/test_fuzz_tools.py
 EXAMPLES = int(os.environ.get("AGENTS_MCP_FUZZ_EXAMPLES", "200"))
 pytestmark = pytest.mark.timeout(300)
 

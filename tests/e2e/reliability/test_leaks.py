@@ -15,20 +15,19 @@ import asyncio
 import random
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from mcp import Client
-from mcp_fixture import text_of
-from reliability import (
+
+from tests.support.mcp_fixture import text_of
+from tests.support.reliability import (
     DEMO_AGENT,
     McpProcess,
     RecordingSandbox,
     assert_no_canary,
-    recording_sandbox,
     result_text,
     server_env,
     simulation_document,
@@ -37,12 +36,6 @@ from reliability import (
 pytestmark = pytest.mark.timeout(180)
 RELEASE_WITHIN = 1.0  # seconds from cancellation to the upstream connection being closed
 SLOW_TURN = 0.25  # the sandbox's pause between streamed turns: a simulation lasts seconds
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[RecordingSandbox]:
-    with recording_sandbox() as sb:
-        yield sb
 
 
 def _released(sandbox: RecordingSandbox, baseline: int) -> bool:

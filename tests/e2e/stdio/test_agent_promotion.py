@@ -10,8 +10,9 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from mcp_fixture import sandbox_env, stdio_server, text_of
-from test_agent_config_tools import copy_of_demo, sdk_agent, without
+
+from tests.e2e.stdio.test_agent_config_tools import copy_of_demo, sdk_agent, without
+from tests.support.mcp_fixture import sandbox_env, stdio_server, text_of
 
 pytestmark = [
     pytest.mark.anyio,

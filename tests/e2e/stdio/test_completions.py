@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 from mcp.types import PromptReference, ResourceTemplateReference
-from mcp_fixture import sandbox_env, stdio_server, text_of
 
 from agents_mcp import completions
+from tests.support.mcp_fixture import sandbox_env, stdio_server, text_of
 
 pytestmark = pytest.mark.anyio
 

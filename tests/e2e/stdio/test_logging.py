@@ -11,11 +11,11 @@ import logging
 
 import anyio
 import pytest
-from http_sidecar import TOKEN, Sidecar, clean_env, mcp_client
 from mcp.types import LoggingMessageNotificationParams
-from mcp_fixture import sandbox_env, stdio_server
 
 from agents_mcp import mcp_logging
+from tests.support.http_sidecar import TOKEN, Sidecar, clean_env, mcp_client
+from tests.support.mcp_fixture import sandbox_env, stdio_server
 
 pytestmark = [
     pytest.mark.anyio,

@@ -7,10 +7,10 @@ import re
 
 import pytest
 from mcp.shared.exceptions import MCPError
-from mcp_fixture import sandbox_env, stdio_server
 
 from agents_mcp import prompts
 from agents_mcp.tools.registry import mutating_tools, tool_names
+from tests.support.mcp_fixture import sandbox_env, stdio_server
 
 ARGS = {
     "test_agent": {"agent_id": "agent_demo_faq", "scenario": "A caller asks about the warranty."},

@@ -10,9 +10,10 @@ import sys
 
 import httpx
 import pytest
-from mcp_fixture import REPO, sandbox_env, stdio_server, text_of
 
 from agents_mcp.tools.registry import tool_names
+from tests.support.mcp_fixture import sandbox_env, stdio_server, text_of
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.anyio
 

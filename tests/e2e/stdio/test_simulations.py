@@ -16,9 +16,9 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from mcp_fixture import sandbox_env, stdio_server, text_of
 
 from agents_mcp.simulations.store import SimulationStore
+from tests.support.mcp_fixture import sandbox_env, stdio_server, text_of
 
 pytestmark = pytest.mark.anyio
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from mcp_fixture import sandbox_env, stdio_server, text_of
+
+from tests.support.mcp_fixture import sandbox_env, stdio_server, text_of
 
 pytestmark = pytest.mark.anyio
 

@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 
-from mcp_fixture import REPO, server_params
+from tests.support.mcp_fixture import server_params
+from tests.support.paths import REPO
 
 INIT = {
     "jsonrpc": "2.0",

@@ -14,6 +14,7 @@ from agents_mcp.agentview import changes as diff
 from agents_mcp.agentview import view
 from agents_mcp.api.agent_config import validate_changes
 from agents_mcp.api.errors import RequestValidationError
+from tests.support.paths import REPO
 
 LONG_PROMPT = "\n".join(
     f"Rule {i}: when the caller asks about topic {i}, answer briefly; greet {{{{customer_name}}}}."
@@ -203,9 +204,8 @@ def test_valid_changes_keep_only_the_fields_given() -> None:
 
 def test_every_demo_agent_config_but_legacy_fields_validates() -> None:
     """The generated models accept what the demo agents hold (the SDK shapes are complete)."""
-    from pathlib import Path
 
-    for path in sorted((Path(__file__).parent.parent / "config" / "agents").glob("*.json")):
+    for path in sorted((REPO / "config" / "agents").glob("*.json")):
         doc = json.loads(path.read_text())
         config = doc["conversation_config"]
         config.get("turn", {}).pop("mode", None)  # an older field the API no longer takes

@@ -4,7 +4,6 @@ the errors (a scripted server for exact exchanges, the sandbox for real behaviou
 from __future__ import annotations
 
 import pytest
-from apiserver import TEST_KEY, APITestServer, Reply, make_api
 
 from agents_mcp.api.agent_config import AgentConfigAPI
 from agents_mcp.api.errors import (
@@ -13,23 +12,12 @@ from agents_mcp.api.errors import (
     RequestValidationError,
     UpstreamError,
 )
+from tests.support.apiserver import TEST_KEY, APITestServer, Reply, make_api
 
 pytestmark = pytest.mark.anyio
 
 AGENT = "agent_3201k60p4ctyfg4smr22n17n6vxy"
 PATH = f"/v1/convai/agents/{AGENT}"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with APITestServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def srv(server: APITestServer) -> APITestServer:
-    server.reset()
-    return server
 
 
 async def test_list_tools_follows_every_page(srv: APITestServer) -> None:

@@ -7,20 +7,10 @@ import email.utils
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import anyio
 import httpx
 import pytest
-from apiserver import (
-    TEST_KEY,
-    APITestServer,
-    DroppingServer,
-    Reply,
-    StreamReply,
-    closed_port,
-    make_api,
-)
 
 from agents_mcp.api import (
     USER_AGENT,
@@ -37,10 +27,19 @@ from agents_mcp.api import (
 from agents_mcp.api.models import SimulateRequest
 from agents_mcp.errors_text import error_text
 from agents_mcp.settings import load_settings
+from tests.support.apiserver import (
+    TEST_KEY,
+    APITestServer,
+    DroppingServer,
+    Reply,
+    StreamReply,
+    closed_port,
+    make_api,
+)
+from tests.support.paths import DATA
 
 pytestmark = pytest.mark.anyio
 words = error_text  # what the model would read for an error: the tests check it with the facts
-DATA = Path(__file__).parent / "data"
 AGENT = "agent_3201k60p4ctyfg4smr22n17n6vxy"
 
 
@@ -67,18 +66,6 @@ REQUEST = {
     },
     "new_turns_limit": 6,
 }
-
-
-@pytest.fixture(scope="module")
-def server():
-    with APITestServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def srv(server: APITestServer) -> APITestServer:
-    server.reset()
-    return server
 
 
 async def upstream_closed(srv: APITestServer, within: float = 3.0) -> None:

@@ -11,7 +11,6 @@ import random
 import time
 
 import pytest
-from apiserver import TEST_KEY, APITestServer, Reply, make_api
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -28,6 +27,7 @@ from agents_mcp.api import (
 from agents_mcp.api.failures import read_error_body
 from agents_mcp.api.retry import Backoff, parse_retry_after
 from agents_mcp.errors_text import error_text as words
+from tests.support.apiserver import TEST_KEY, APITestServer, Reply, make_api
 
 pytestmark = pytest.mark.anyio
 AGENT = "agent_7101k5zvyjhmfg983brhmhkd98n6"
@@ -45,18 +45,6 @@ OPS = {
     "simulate": ("POST", f"{BASE}/simulate-conversation"),
     "stream": ("POST", f"{BASE}/simulate-conversation/stream"),
 }
-
-
-@pytest.fixture(scope="module")
-def server():
-    with APITestServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def srv(server: APITestServer) -> APITestServer:
-    server.reset()
-    return server
 
 
 async def run(api, op: str) -> object:

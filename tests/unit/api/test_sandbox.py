@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from apiserver import make_api
-from sandbox_fixture import SandboxHandle
 
 from agents_mcp.api import (
     AgentNotFoundError,
@@ -19,6 +17,8 @@ from agents_mcp.api import (
 )
 from agents_mcp.api.models import SimulateRequest
 from agents_mcp.errors_text import error_text
+from tests.support.apiserver import make_api
+from tests.support.sandbox_fixture import SandboxHandle
 
 pytestmark = pytest.mark.anyio
 DEMO = "agent_demo_support"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -12,8 +11,7 @@ from hypothesis import strategies as st
 from agents_mcp.api.errors import StreamError
 from agents_mcp.api.models import SimulationFrame
 from agents_mcp.api.stream import FrameDecoder, parse_frame
-
-DATA = Path(__file__).parent / "data"
+from tests.support.paths import DATA
 
 
 def sample_frames() -> list[dict]:

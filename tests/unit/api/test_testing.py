@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from apiserver import APITestServer, Reply, make_api
 
 from agents_mcp.api import APIError, RequestValidationError, UpstreamError
 from agents_mcp.api.errors import (
@@ -16,6 +15,7 @@ from agents_mcp.api.errors import (
     ResourceNotFoundError,
 )
 from agents_mcp.errors_text import error_text
+from tests.support.apiserver import APITestServer, Reply, make_api
 
 pytestmark = pytest.mark.anyio
 AGENT = "agent_3201k60p4ctyfg4smr22n17n6vxy"
@@ -38,18 +38,6 @@ RUN = {
     "brand_new_field": {"kept": True},
 }
 INVOCATION = {"id": "inv_1", "agent_id": AGENT, "test_runs": [RUN]}
-
-
-@pytest.fixture(scope="module")
-def server():
-    with APITestServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def srv(server: APITestServer) -> APITestServer:
-    server.reset()
-    return server
 
 
 async def test_create_get_update_delete_list_tests(srv: APITestServer) -> None:

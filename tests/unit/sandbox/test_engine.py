@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 
 from agents_mcp.api import models
 from agents_mcp.sandbox import engine
+from tests.support.paths import REPO
 
-AGENTS = Path(__file__).parents[1] / "config" / "agents"
+AGENTS = REPO / "config" / "agents"
 
 
 def agent(name: str = "agent_demo_support") -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +15,9 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SPEC_PATH = Path(__file__).parents[1] / "agents_mcp" / "data" / "agents-api.openapi.json"
+from tests.support.paths import REPO
+
+SPEC_PATH = REPO / "agents_mcp" / "data" / "agents-api.openapi.json"
 AGENTS = ("agent_demo_support", "agent_demo_booking", "agent_demo_faq")
 TOOLS = (
     "lookup_order",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 
@@ -24,8 +23,8 @@ from agents_mcp.simulations.summary import (
     summarize,
     transcript_page,
 )
+from tests.support.paths import DATA
 
-DATA = Path(__file__).parent / "data"
 SID = "sim_0123456789abcdef"
 
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import anyio
 import pytest
-from apiserver import APITestServer, Reply, make_api
 
 from agents_mcp.simulations import Progress, SimulationManager
 from agents_mcp.simulations.request import build_request
+from tests.support.apiserver import APITestServer, Reply, make_api
 
 pytestmark = pytest.mark.anyio
 AGENT = "agent_3201k60p4ctyfg4smr22n17n6vxy"

@@ -13,7 +13,6 @@ from typing import Any
 import anyio
 import psycopg
 import pytest
-from postgres_fixture import PostgresServer
 
 from agents_mcp.api import AgentsAPI
 from agents_mcp.settings import load_settings
@@ -22,6 +21,7 @@ from agents_mcp.simulations.request import build_request
 from agents_mcp.simulations.store import SimulationStore
 from agents_mcp.stores import SQLiteStore, Store, StoreUnavailableError
 from agents_mcp.stores.postgres import PostgresStore, safe_url
+from tests.support.postgres_fixture import PostgresServer
 
 pytestmark = pytest.mark.anyio
 
@@ -180,7 +180,7 @@ def test_the_database_url_setting_is_checked_and_never_echoed() -> None:
 
 
 async def test_a_server_whose_database_is_down_does_not_start_and_says_why(tmp_path: Path) -> None:
-    from http_sidecar import TOKEN, Sidecar, clean_env
+    from tests.support.http_sidecar import TOKEN, Sidecar, clean_env
 
     env = clean_env(
         AGENTS_MCP_AUTH_TOKEN=TOKEN,

@@ -6,11 +6,11 @@ import json
 
 from hypothesis import given
 from hypothesis import strategies as st
-from testing_data import invocation, refund_runs, run, tool_turn, turn
 
 from agents_mcp.testing import analysis, views
 from agents_mcp.testing.analysis import TestSpec
 from agents_mcp.testing.record import BaselineSide, StoredTest, TestRunRecord
+from tests.support.testing_data import invocation, refund_runs, run, tool_turn, turn
 
 REFUND = TestSpec("refund", "t_refund", ("Agent offers a refund", "Agent apologises"))
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.types import ElicitRequestParams, ElicitResult
-from mcp_fixture import text_of
 
 from agents_mcp.server import build_server
 from agents_mcp.settings import Settings
+from tests.support.mcp_fixture import text_of
 
 pytestmark = pytest.mark.anyio
 ERAS = ["legacy", "auto"]

@@ -1,6 +1,6 @@
 """The test-run manager against the sandbox over loopback HTTP, its runs in the generic store
-(SQLite here; PostgreSQL replicas: tests/test_store_replicas.py): a run left running by a stopped
-process is finished by the next one; polling that keeps failing gives the run up, cancels it
+(SQLite here; PostgreSQL replicas: tests/e2e/http/test_store_replicas.py): a run left running by a
+stopped process is finished by the next one; polling that keeps failing gives the run up, cancels it
 upstream and deletes its temporary tests; a run stopped before it started is cleaned up."""
 
 from __future__ import annotations

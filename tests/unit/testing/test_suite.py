@@ -15,8 +15,8 @@ from agents_mcp.testing import agent_config
 from agents_mcp.testing import payload as shapes
 from agents_mcp.testing.junit import junit_xml, meets
 from agents_mcp.testing.suite import SuiteError, load_suite, parse_suite, scenario_body
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 SCENARIO = {
     "name": "refund",
     "user_prompt": "You want a refund for order 1234.",

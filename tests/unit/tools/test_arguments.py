@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 from mcp import Client
-from mcp_fixture import text_of
 
 from agents_mcp.server import build_server
 from agents_mcp.settings import Settings
+from tests.support.mcp_fixture import text_of
 
 SECRET_LOOKING = "sk_pasted_secret_value_0123456789"
 

@@ -6,7 +6,7 @@ tool enabled. The snapshots in tests/__toolsnaps__/ are the compacted wire form 
 (name, title, description, inputSchema, outputSchema, annotations, _meta); a missing or
 different one fails with a unified diff. After a deliberate change, rewrite them with
 
-    AGENTS_MCP_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -q tests/test_tool_surface.py
+    AGENTS_MCP_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -q tests/unit/tools/test_surface.py
 
 and review the diff like code.
 """
@@ -30,13 +30,12 @@ from agents_mcp.server import build_server
 from agents_mcp.settings import Settings
 from agents_mcp.tools import ToolDefinition
 from agents_mcp.tools.registry import all_tools, instructions, tool_names
+from tests.support.paths import REPO, SNAPSHOTS
 
-REPO = Path(__file__).resolve().parent.parent
-SNAPSHOTS = Path(__file__).resolve().parent / "__toolsnaps__"
 INSTRUCTIONS = SNAPSHOTS / "_instructions.txt"
 UPDATE = os.environ.get("AGENTS_MCP_UPDATE_SNAPSHOTS") == "1"
 UPDATE_COMMAND = (
-    "AGENTS_MCP_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -q tests/test_tool_surface.py"
+    "AGENTS_MCP_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -q tests/unit/tools/test_surface.py"
 )
 
 DESCRIPTION_BUDGET = 700  # bytes per tool description
