@@ -21,7 +21,8 @@ from agents_mcp.jsontypes import JSONObject
 from agents_mcp.report.render import render_report
 from agents_mcp.simulations.record import SimulationRecord, is_simulation_id
 from agents_mcp.simulations.store import FILENAME, SimulationStore
-from agents_mcp.simulations.summary import parse_analysis, summarize, transcript_pages
+from agents_mcp.simulations.summary import parse_analysis, summarize
+from agents_mcp.simulations.views import transcript_pages
 from agents_mcp.stores import Store, StoreError, make_store
 from agents_mcp.testing import analysis, views
 from agents_mcp.testing.record import TestRunRecord, is_run_id

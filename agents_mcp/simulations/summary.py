@@ -1,6 +1,7 @@
-"""Pure functions: a simulation record -> a compact view for a model (structured data + short text).
+"""Pure functions: a simulation record -> its compact summary for a model (structured data +
+short text), and the helpers every view shares (View, clip, the next call, tolerant parsing).
 
-No I/O here. Three detail levels:
+No I/O here. Three detail levels; the other two are in agents_mcp/simulations/views.py:
 - `summary`: decisions, not dumps, within SUMMARY_BUDGET bytes (text + structured) on both
   backends. Each fact is said once where its reader looks: the structured content has the
   machine fields (ids, statuses, verdicts, counts, typed data values, the polling call while it
@@ -10,23 +11,28 @@ No I/O here. Three detail levels:
   report/viewer.js reads the prose back from the text's lines: `Title:`, `Summary:`, `Error:`,
   `- MARK id — why` under `Criteria (…):`, `- turn N tool(params): error` under `Tool calls:`,
   `- #i role: text` under `Key turns:`, `Every turn: …`; change them together.
-- `transcript`: every turn condensed (role, clipped message, tool calls and results), paged by
-  bytes.
-- `full`: the raw result JSON, paged by characters (the pages concatenate to the exact JSON).
+- `transcript` (views.py): every turn condensed, paged by bytes.
+- `full` (views.py): the raw result JSON, paged by characters.
 Every view that has more to show names the exact call that fetches it (`next`).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, NotRequired, TypedDict, TypeVar
 
 from pydantic import ValidationError
 
 from agents_mcp.api.models import Analysis, Turn
+from agents_mcp.simulations.payload import (
+    CriterionVerdict,
+    DataValue,
+    LLMUsage,
+    SimulationSummary,
+    ToolStats,
+)
 from agents_mcp.simulations.record import SimulationRecord
 
 DETAILS = ("summary", "transcript", "full")
@@ -39,9 +45,6 @@ ERROR_CHARS = 700
 DATA_CHARS = 60  # a collected string value in the structured content
 MAX_TOOL_ERRORS = 20  # failed tool calls listed in a summary; the rest are counted
 MAX_KEY_TURNS = 3
-TRANSCRIPT_PAGE_BYTES = 20_000  # text + structured, i.e. ~6k tokens: well under 25k
-TRANSCRIPT_TURN_CHARS = 300
-FULL_PAGE_CHARS = 12_000  # carried twice (text, and escaped in structured): ~8k tokens a page
 
 
 # Characters allowed per item of the text, tried level by level until the summary fits the
@@ -74,9 +77,14 @@ class PageError(ValueError):
     """A page that does not exist was asked for; the message says which pages do."""
 
 
+# The structured content of a view: a payload TypedDict (simulations/payload.py for
+# simulations, testing/payload.py for test runs) or a JSON object for the paged test-run views.
+P = TypeVar("P", bound=Mapping[str, object], covariant=True)
+
+
 @dataclass(frozen=True)
-class View:
-    structured: dict[str, Any]
+class View(Generic[P]):
+    structured: P
     text: str
 
     def size(self) -> int:
@@ -182,7 +190,7 @@ def tool_activity(turns: list[Turn]) -> tuple[int, list[ToolFailure]]:
     return calls, failures
 
 
-def llm_usage(turns: list[Turn]) -> dict[str, Any] | None:
+def llm_usage(turns: list[Turn]) -> LLMUsage | None:
     tokens = 0
     cost = 0.0
     for turn in turns:
@@ -254,15 +262,19 @@ _ORDER = {"failure": 0, "success": 2}
 _RESULT_WORDS = {"failure": "failed", "success": "passed"}
 
 
-def _criteria(analysis: Analysis, requested: list[dict[str, Any]]) -> list[dict[str, Any]]:
+class _Judged(CriterionVerdict):
+    why: NotRequired[str]  # the rationale in full (the text clips it; the payload has none)
+
+
+def _criteria(analysis: Analysis, requested: list[dict[str, Any]]) -> list[_Judged]:
     """Every criterion, failures first: {id, result, guessed?, why?} (`why` in full, unclipped)."""
     items = sorted(
         analysis.evaluation_criteria_results.items(),
         key=lambda kv: (_ORDER.get(kv[1].result, 1), kv[0]),
     )
-    out = []
+    out: list[_Judged] = []
     for key, res in items:
-        entry: dict[str, Any] = {"id": res.criteria_id or key, "result": res.result}
+        entry: _Judged = {"id": res.criteria_id or key, "result": res.result}
         if (res.model_extra or {}).get("guessed"):
             entry["guessed"] = True  # read from the wording of the rationale (tests backend)
         if res.rationale:
@@ -281,7 +293,7 @@ def _requested_criteria(record: SimulationRecord) -> list[dict[str, Any]]:
     return value if isinstance(value, list) else []
 
 
-def _data_value(value: Any) -> Any:
+def _data_value(value: Any) -> DataValue:
     """A collected value as a program wants it: numbers and booleans kept, the rest clipped."""
     if isinstance(value, int | float | bool):
         return value
@@ -296,7 +308,7 @@ class _Facts:
     analysis: Analysis | None
     calls: int
     failures: list[ToolFailure]
-    criteria: list[dict[str, Any]]
+    criteria: list[_Judged]
 
 
 def _facts(record: SimulationRecord) -> _Facts:
@@ -307,42 +319,74 @@ def _facts(record: SimulationRecord) -> _Facts:
     return _Facts(turns, analysis, calls, failures, criteria)
 
 
-def _structured(record: SimulationRecord, facts: _Facts) -> dict[str, Any]:
-    """The machine fields: ids, statuses, verdicts, counts, typed data; no prose (the text's)."""
-    s: dict[str, Any] = {
-        "simulation_id": record.simulation_id,
-        "status": record.status,
-        "agent_id": record.agent_id,
-        "backend": record.backend,
-    }
+def _verdict(judged: _Judged) -> CriterionVerdict:
+    verdict: CriterionVerdict = {"id": judged["id"], "result": judged["result"]}
+    if judged.get("guessed"):
+        verdict["guessed"] = True
+    return verdict
+
+
+# The summary's optional parts, split around `turns` (key order is the wire order).
+class _Verdicts(TypedDict, total=False):
+    outcome: str
+    criteria: list[CriterionVerdict]
+    data: dict[str, DataValue]
+
+
+class _Activity(TypedDict, total=False):
+    tools: ToolStats
+    llm: LLMUsage
+    credits_used: int | float
+    next: str
+
+
+def _verdicts(facts: _Facts) -> _Verdicts:
+    out: _Verdicts = {}
     analysis = facts.analysis
     if analysis is not None:
-        s["outcome"] = analysis.call_successful
+        out["outcome"] = analysis.call_successful
         if facts.criteria:
-            s["criteria"] = [{k: v for k, v in c.items() if k != "why"} for c in facts.criteria]
+            out["criteria"] = [_verdict(c) for c in facts.criteria]
         if analysis.data_collection_results:
-            s["data"] = {
+            out["data"] = {
                 key: _data_value(item.value)
                 for key, item in analysis.data_collection_results.items()
             }
-    s["turns"] = turn_counts(facts.turns)
+    return out
+
+
+def _activity(record: SimulationRecord, facts: _Facts) -> _Activity:
+    out: _Activity = {}
     if facts.calls:
         shown = facts.failures[:MAX_TOOL_ERRORS]
-        tools: dict[str, Any] = {"calls": facts.calls, "failed": len(facts.failures)}
+        tools: ToolStats = {"calls": facts.calls, "failed": len(facts.failures)}
         if shown:
             tools["errors"] = [{"turn": f.turn, "tool": f.tool} for f in shown]
         if len(facts.failures) > len(shown):
             tools["more_errors"] = len(facts.failures) - len(shown)
-        s["tools"] = tools
+        out["tools"] = tools
     usage = llm_usage(facts.turns)
     if usage:
-        s["llm"] = usage
+        out["llm"] = usage
     credits = record.upstream.get("credits_used")
     if credits is not None:
-        s["credits_used"] = credits
+        out["credits_used"] = credits
     if not record.finished:  # a program polls with it; a finished one is named by its id
-        s["next"] = call(record.simulation_id, wait_seconds=WAIT_HINT_SECONDS)
-    return s
+        out["next"] = call(record.simulation_id, wait_seconds=WAIT_HINT_SECONDS)
+    return out
+
+
+def _structured(record: SimulationRecord, facts: _Facts) -> SimulationSummary:
+    """The machine fields: ids, statuses, verdicts, counts, typed data; no prose (the text's)."""
+    return {
+        "simulation_id": record.simulation_id,
+        "status": record.status,
+        "agent_id": record.agent_id,
+        "backend": record.backend,
+        **_verdicts(facts),
+        "turns": turn_counts(facts.turns),
+        **_activity(record, facts),
+    }
 
 
 def _text(record: SimulationRecord, facts: _Facts, lim: dict[str, int]) -> str:
@@ -419,7 +463,7 @@ def _text(record: SimulationRecord, facts: _Facts, lim: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
-def summarize(record: SimulationRecord, *, budget: int = SUMMARY_BUDGET) -> View:
+def summarize(record: SimulationRecord, *, budget: int = SUMMARY_BUDGET) -> View[SimulationSummary]:
     """The summary: machine fields in the structured content, prose in the text, the text
     clipped harder level by level until both together fit `budget` bytes.
 
@@ -434,124 +478,3 @@ def summarize(record: SimulationRecord, *, budget: int = SUMMARY_BUDGET) -> View
             break
         view = View(structured, _text(record, facts, lim))
     return view
-
-
-# --- transcript ---------------------------------------------------------------------------------
-
-
-def condense_turn(index: int, turn: Turn, limit: int = TRANSCRIPT_TURN_CHARS) -> dict[str, Any]:
-    out: dict[str, Any] = {"i": index, "role": turn.role}
-    if turn.message:
-        out["text"] = clip(turn.message, limit)
-    tools = []
-    for c in turn.tool_calls or []:
-        tools.append({"call": c.tool_name or "?", "params": clip(c.params_as_json, 200)})
-    for r in turn.tool_results or []:
-        item: dict[str, Any] = {"result": r.tool_name or "?", "value": clip(r.result_value, 200)}
-        if r.is_error:
-            item["error"] = True
-        tools.append(item)
-    if tools:
-        out["tools"] = tools
-    if turn.interrupted:
-        out["interrupted"] = True
-    return out
-
-
-def _turn_text(item: dict[str, Any]) -> str:
-    parts = [f"#{item['i']} {item['role']}: {item.get('text', '')}".rstrip()]
-    for t in item.get("tools", []):
-        if "call" in t:
-            parts.append(f"[call {t['call']} {t['params']}]")
-        else:
-            failed = "FAILED " if t.get("error") else ""
-            parts.append(f"[{failed}result {t['result']}: {t['value']}]")
-    return " ".join(parts)
-
-
-def transcript_pages(record: SimulationRecord) -> list[list[dict[str, Any]]]:
-    """Condensed turns split into pages of at most TRANSCRIPT_PAGE_BYTES (one turn at least)."""
-    budget = TRANSCRIPT_PAGE_BYTES - 1_000  # room for the header, footer and metadata
-    pages: list[list[dict[str, Any]]] = [[]]
-    used = 0
-    for index, turn in enumerate(parse_turns(record.turns)):
-        item = condense_turn(index, turn)
-        cost = len(compact_json(item).encode()) + len(_turn_text(item).encode()) + 2
-        if pages[-1] and used + cost > budget:
-            pages.append([])
-            used = 0
-        pages[-1].append(item)
-        used += cost
-    return pages
-
-
-def transcript_page(record: SimulationRecord, page: int = 1) -> View:
-    sid = record.simulation_id
-    pages = transcript_pages(record)
-    if not 1 <= page <= len(pages):
-        raise PageError(f"page {page} does not exist: the transcript has {len(pages)} page(s)")
-    items = pages[page - 1]
-    s: dict[str, Any] = {
-        "simulation_id": sid,
-        "status": record.status,
-        "detail": "transcript",
-        "page": page,
-        "pages": len(pages),
-        "turns_total": len(record.turns),
-        "turns": items,
-    }
-    span = f"turns {items[0]['i']}-{items[-1]['i']}" if items else "no turns"
-    where = f"transcript page {page}/{len(pages)} · {span} of {len(record.turns)}"
-    lines = [f"{sid} · {record.status} · {where}"]
-    if record.error:
-        lines.append(f"Error: {clip(record.error, ERROR_CHARS)}")
-    lines += [_turn_text(item) for item in items]
-    if page < len(pages):
-        s["next"] = call(sid, detail="transcript", page=page + 1)
-        lines.append(f"Next page: {s['next']}")
-    elif not record.finished:
-        s["next"] = call(sid, detail="transcript", page=page, wait_seconds=WAIT_HINT_SECONDS)
-        lines.append(f"Still running; for the turns to come: {s['next']}")
-    return View(s, "\n".join(lines))
-
-
-# --- full ---------------------------------------------------------------------------------------
-
-
-def full_page(record: SimulationRecord, page: int = 1) -> View:
-    sid = record.simulation_id
-    raw = record.raw_json()
-    pages = max(1, math.ceil(len(raw) / FULL_PAGE_CHARS))
-    if not 1 <= page <= pages:
-        raise PageError(f"page {page} does not exist: the raw JSON has {pages} page(s)")
-    start = (page - 1) * FULL_PAGE_CHARS
-    chunk = raw[start : start + FULL_PAGE_CHARS]
-    s: dict[str, Any] = {
-        "simulation_id": sid,
-        "status": record.status,
-        "detail": "full",
-        "page": page,
-        "pages": pages,
-        "chars": len(raw),
-        "bytes": len(raw.encode()),
-        "json": chunk,
-    }
-    head = (
-        f"{sid} · {record.status} · raw JSON page {page}/{pages} "
-        f"(characters {start}-{start + len(chunk)} of {len(raw)}; the pages concatenate)"
-    )
-    tail = ""
-    if page < pages:
-        s["next"] = call(sid, detail="full", page=page + 1)
-        tail = f"\nNext page: {s['next']}"
-    return View(s, f"{head}\n{chunk}{tail}")
-
-
-def render(record: SimulationRecord, detail: str = "summary", page: int = 1) -> View:
-    if detail == "summary":
-        return summarize(record)
-    if detail == "transcript":
-        return transcript_page(record, page)
-    if detail == "full":
-        return full_page(record, page)
-    raise ValueError(f"detail must be one of {', '.join(DETAILS)}")

@@ -9,17 +9,11 @@ paged. Every view that has more names the exact call that fetches it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
-from agents_mcp.simulations.summary import (
-    TRANSCRIPT_PAGE_BYTES,
-    PageError,
-    View,
-    clip,
-    compact_json,
-    condense_turn,
-    parse_turns,
-)
+from agents_mcp.jsontypes import JSONObject
+from agents_mcp.simulations.summary import PageError, View, clip, compact_json, parse_turns
+from agents_mcp.simulations.views import TRANSCRIPT_PAGE_BYTES, condense_turn
 from agents_mcp.testing import analysis
 from agents_mcp.testing.payload import BaselineInfo, BaselineRate, TestRunPayload, TestSummary
 from agents_mcp.testing.record import StoredTest, TestRunRecord
@@ -192,12 +186,11 @@ def text(p: TestRunPayload, brief: bool = False) -> str:
     return "\n".join(lines)
 
 
-def summary_view(record: TestRunRecord, budget: int = SUMMARY_BUDGET) -> View:
+def summary_view(record: TestRunRecord, budget: int = SUMMARY_BUDGET) -> View[TestRunPayload]:
     """The summary, clipped harder level by level until it fits `budget` bytes."""
-    view = View({}, "")
     for level in range(len(_LEVELS)):
         p = payload(record, level=level)
-        view = View(cast(dict[str, Any], p), text(p, brief=bool(_LEVELS[level].get("brief"))))
+        view = View(p, text(p, brief=bool(_LEVELS[level].get("brief"))))
         if view.size() <= budget:
             break
     return view
@@ -249,7 +242,7 @@ def _page(pages: Sequence[list[dict[str, Any]]], page: int) -> list[dict[str, An
     return pages[page - 1]
 
 
-def runs_view(record: TestRunRecord, test: str | None = None, page: int = 1) -> View:
+def runs_view(record: TestRunRecord, test: str | None = None, page: int = 1) -> View[JSONObject]:
     """Every run of each test (or of `test`): status, rationale per condition, turns, credits."""
     items: list[dict[str, Any]] = []
     for stored in _pick(record, test):
@@ -275,7 +268,9 @@ def runs_view(record: TestRunRecord, test: str | None = None, page: int = 1) -> 
     return View(structured, "\n".join(lines))
 
 
-def transcript_view(record: TestRunRecord, test: str | None = None, page: int = 1) -> View:
+def transcript_view(
+    record: TestRunRecord, test: str | None = None, page: int = 1
+) -> View[JSONObject]:
     """The turns of every run of one test, condensed, paged (page boundaries between turns)."""
     chosen = _pick(record, test)
     if test is None and len(chosen) > 1:
@@ -315,7 +310,7 @@ def transcript_view(record: TestRunRecord, test: str | None = None, page: int = 
 
 def render(
     record: TestRunRecord, detail: str = "summary", test: str | None = None, page: int = 1
-) -> View:
+) -> View[TestRunPayload | JSONObject]:
     if detail == "runs":
         return runs_view(record, test, page)
     if detail == "transcript":

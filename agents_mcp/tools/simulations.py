@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, cast
 
 import anyio
@@ -40,7 +40,8 @@ from agents_mcp.simulations import (
 )
 from agents_mcp.simulations.record import Status, is_simulation_id
 from agents_mcp.simulations.request import RequestBuildError, build_request
-from agents_mcp.simulations.summary import WAIT_HINT_SECONDS, PageError, View, render
+from agents_mcp.simulations.summary import WAIT_HINT_SECONDS, PageError, View
+from agents_mcp.simulations.views import render
 from agents_mcp.state import AppState
 from agents_mcp.stores.base import StoreError
 from agents_mcp.tools import ToolDefinition
@@ -98,10 +99,10 @@ def explained(record: SimulationRecord, manager: SimulationManager, tool: str) -
     return dataclasses.replace(record, error=redact(text))
 
 
-def _result(view: View, *, is_error: bool = False) -> CallToolResult:
+def _result(view: View[Mapping[str, object]], *, is_error: bool = False) -> CallToolResult:
     return CallToolResult(
         content=[TextContent(type="text", text=redact(view.text))],
-        structured_content=view.structured,
+        structured_content=dict(view.structured),
         is_error=is_error,
     )
 

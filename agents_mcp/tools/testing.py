@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, cast
 
 from mcp.server.mcpserver import (
@@ -76,10 +77,10 @@ def _manager(ctx: Context) -> TestRunManager:
     return manager
 
 
-def _result(view: View, *, is_error: bool = False) -> CallToolResult:
+def _result(view: View[Mapping[str, object]], *, is_error: bool = False) -> CallToolResult:
     return CallToolResult(
         content=[TextContent(type="text", text=redact(view.text))],
-        structured_content=view.structured,
+        structured_content=dict(view.structured),
         is_error=is_error,
     )
 

@@ -9,18 +9,20 @@ import pytest
 
 from agents_mcp.simulations.record import SimulationRecord
 from agents_mcp.simulations.summary import (
-    FULL_PAGE_CHARS,
     MAX_TOOL_ERRORS,
     SUMMARY_BUDGET,
-    TRANSCRIPT_PAGE_BYTES,
     PageError,
     View,
     clip,
     compact_json,
-    full_page,
     progress_message,
-    render,
     summarize,
+)
+from agents_mcp.simulations.views import (
+    FULL_PAGE_CHARS,
+    TRANSCRIPT_PAGE_BYTES,
+    full_page,
+    render,
     transcript_page,
 )
 from tests.support.paths import DATA

@@ -8,7 +8,7 @@ import pytest
 from agents_mcp.api.testing_models import TestInvocation, TestRun
 from agents_mcp.simulations.record import SimulationRecord
 from agents_mcp.simulations.request import RequestBuildError, build_request
-from agents_mcp.simulations.summary import TESTS_SUMMARY_BUDGET, render
+from agents_mcp.simulations.summary import TESTS_SUMMARY_BUDGET
 from agents_mcp.simulations.tests_backend import (
     DEFAULT_CRITERION,
     analysis_of,
@@ -16,6 +16,7 @@ from agents_mcp.simulations.tests_backend import (
     fill_record,
     guess_verdict,
 )
+from agents_mcp.simulations.views import render
 
 TOOLS = {"lookup_order": "tool_111", "book_slot": "tool_222"}
 
