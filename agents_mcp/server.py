@@ -310,7 +310,7 @@ def run_async(main: Callable[[], Awaitable[Any]]) -> None:
 
 def run_stdio(settings: Settings, sandbox: bool = False) -> int:
     """Serve MCP over stdin/stdout until the client closes stdin. Returns the exit code."""
-    from agents_mcp.api.client import prepare_tls_context
+    from agents_mcp.api.http import prepare_tls_context
 
     prepare_tls_context()  # in a thread, while the rest starts up
     secrets = [s.get_secret_value() for s in (settings.api_key, settings.auth_token) if s]

@@ -3,7 +3,7 @@
 Nothing here knows about MCP.
 """
 
-from agents_mcp.api.client import USER_AGENT, AgentsAPI, create_http_client, validate_agent_id
+from agents_mcp.api.client import AgentsAPI, validate_agent_id
 from agents_mcp.api.errors import (
     AgentNotFoundError,
     APIError,
@@ -16,6 +16,7 @@ from agents_mcp.api.errors import (
     StreamError,
     UpstreamError,
 )
+from agents_mcp.api.http import USER_AGENT, create_http_client
 from agents_mcp.api.stream import FrameDecoder
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""The async client of the five Agents API endpoints, over one shared httpx.AsyncClient.
+"""The async client of the five Agents API endpoints, over one shared httpx.AsyncClient
+(agents_mcp/api/http.py makes it).
 
 Safety rules (see reference/api-behaviour.md):
 - ``agent_id`` is checked before any request and every path segment is percent-encoded, so no
@@ -18,18 +19,15 @@ from __future__ import annotations
 import json as jsonlib
 import random
 import re
-import ssl
-import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 import anyio
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from agents_mcp import __version__
 from agents_mcp.api import models
 from agents_mcp.api.errors import (
     APIError,
@@ -48,6 +46,7 @@ from agents_mcp.api.failures import (
     read_error_body,
     redact,
 )
+from agents_mcp.api.http import USER_AGENT, create_http_client, prepare_tls_context
 from agents_mcp.api.models import (
     AgentLink,
     CreateAgentResponse,
@@ -71,7 +70,6 @@ __all__ = [
     "validate_agent_id",
 ]
 
-USER_AGENT = f"agents-mcp/{__version__}"
 AGENTS_PATH = "/v1/convai/agents"
 _AGENT_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _SMALL_BODY = 1024 * 1024  # delete, duplicate, link answers are tiny
@@ -90,73 +88,6 @@ def validate_agent_id(agent_id: object) -> str:
         return agent_id
     shown = repr(clip(agent_id, 60)) if isinstance(agent_id, str) else type(agent_id).__name__
     raise InvalidAgentIdError(shown)
-
-
-class _PreparedTLS:
-    """httpx's default TLS context, built in a thread while the server starts.
-
-    Loading the CA bundle takes 30-40 ms, and OpenSSL releases the GIL while it reads it: started
-    early, it overlaps the rest of start-up instead of delaying the first answer. The context is
-    exactly the one httpx would build itself (``httpx.create_ssl_context()``), and it is used
-    once, by the next client created without a ``verify=`` of its own.
-    """
-
-    def __init__(self) -> None:
-        self._done = threading.Event()
-        self._context: ssl.SSLContext | None = None
-        threading.Thread(target=self._build, name="agents-mcp-tls", daemon=True).start()
-
-    def _build(self) -> None:
-        try:
-            self._context = httpx.create_ssl_context()
-        except Exception:  # the client builds its own and reports the problem then
-            self._context = None
-        finally:
-            self._done.set()
-
-    def take(self) -> ssl.SSLContext | None:
-        self._done.wait()
-        return self._context
-
-
-_prepared_tls: _PreparedTLS | None = None
-
-
-def prepare_tls_context() -> None:
-    """Start building the next client's TLS context in the background (see _PreparedTLS)."""
-    global _prepared_tls
-    if _prepared_tls is None:
-        _prepared_tls = _PreparedTLS()
-
-
-def create_http_client(settings: Settings | None = None, **overrides: Any) -> httpx.AsyncClient:
-    """The shared httpx client: short connect timeout, pool limits, agents-mcp User-Agent.
-
-    ``settings`` is an agents_mcp.settings.Settings (or None for the defaults); ``overrides`` go
-    to httpx.AsyncClient (e.g. ``transport=`` or ``event_hooks=`` in tests).
-    """
-    global _prepared_tls
-    connect = getattr(settings, "connect_timeout", 5.0)
-    request = getattr(settings, "request_timeout", 30.0)
-    simulations = getattr(settings, "max_concurrent_simulations", 4)
-    options: dict[str, Any] = {
-        "timeout": httpx.Timeout(request, connect=connect),
-        # each running simulation holds a connection for minutes: leave room for the rest
-        "limits": httpx.Limits(
-            max_connections=max(20, simulations + 10),
-            max_keepalive_connections=10,
-            keepalive_expiry=30.0,
-        ),
-        "headers": {"User-Agent": USER_AGENT},
-        "follow_redirects": False,
-    }
-    prepared, _prepared_tls = _prepared_tls, None
-    if prepared is not None and "verify" not in overrides:
-        context = prepared.take()
-        if context is not None:
-            options["verify"] = context
-    options.update(overrides)
-    return httpx.AsyncClient(**options)
 
 
 @dataclass

@@ -8,8 +8,8 @@ import ssl
 
 import pytest
 
-from agents_mcp.api import client as client_module
-from agents_mcp.api.client import create_http_client, prepare_tls_context
+from agents_mcp.api import http as http_module
+from agents_mcp.api.http import create_http_client, prepare_tls_context
 
 pytestmark = pytest.mark.anyio
 
@@ -40,4 +40,4 @@ async def test_an_explicit_verify_wins_over_the_prepared_context() -> None:
         assert _context(client) is own
     finally:
         await client.aclose()
-    assert client_module._prepared_tls is None  # dropped, not kept for a later client
+    assert http_module._prepared_tls is None  # dropped, not kept for a later client
