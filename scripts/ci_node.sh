@@ -5,8 +5,8 @@
 #   - @modelcontextprotocol/conformance  (tests/e2e/http/test_conformance.py)
 #   - @modelcontextprotocol/inspector    (tests/e2e/cli/test_inspector.py)
 #   - @anthropic-ai/mcpb                 (make bundle, tests/e2e/cli/test_bundle.py)
-# The tests find them in .cache/node/node_modules/.bin (tests/support/node_tools.py). Re-running is cheap:
-# nothing is installed again while the lockfile is unchanged. Needs npm (any Node >= 18).
+# The tests find them in .cache/node/node_modules/.bin (tests/support/node_tools.py). Re-running is
+# cheap: nothing is installed again while the lockfile is unchanged. Needs npm (any Node >= 18).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEST=.cache/node
