@@ -30,7 +30,7 @@ from agents_mcp.logs import register_secret, setup_logging
 from agents_mcp.settings import Settings
 from agents_mcp.state import AppState
 from agents_mcp.tools import registry
-from agents_mcp.tools.errors import invalid_arguments
+from agents_mcp.tools.errors import invalid_arguments, unknown_arguments
 
 logger = logging.getLogger("agents_mcp.server")
 
@@ -135,6 +135,7 @@ class AgentsMCPServer(MCPServer[AppState]):
     """
 
     _listed: list[Tool] | None = None
+    _parameters: dict[str, list[str]] | None = None  # each tool's argument names, from _listed
     state: AppState | None = None
 
     async def list_tools(self) -> list[Tool]:
@@ -154,6 +155,12 @@ class AgentsMCPServer(MCPServer[AppState]):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Any = None
     ) -> CallToolResult | InputRequiredResult:
+        known = await self._argument_names(name)
+        unknown = [key for key in arguments if key not in known] if known is not None else []
+        if unknown:
+            # pydantic ignores arguments a tool does not take: a misspelt or removed one
+            # (get_simulation's old `cancel`) would silently do nothing
+            raise ToolError(unknown_arguments(name, unknown, known or []))
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError:
@@ -165,6 +172,15 @@ class AgentsMCPServer(MCPServer[AppState]):
                 raise ToolError(invalid_arguments(name, exc.__cause__)) from exc.__cause__
             raise
 
+    async def _argument_names(self, name: str) -> list[str] | None:
+        """The arguments a tool takes (None for a tool this server does not have)."""
+        if self._parameters is None:
+            self._parameters = {
+                tool.name: list(tool.input_schema.get("properties", {}))
+                for tool in await self.list_tools()
+            }
+        return self._parameters.get(name)
+
     async def run_stdio_async(self) -> None:
         """Serve over stdin/stdout on the loop's own pipes (agents_mcp.stdio), no worker threads."""
         from agents_mcp.stdio import stdio_streams
@@ -174,11 +190,11 @@ class AgentsMCPServer(MCPServer[AppState]):
             await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
 
     def add_tool(self, *args: Any, **kwargs: Any) -> None:
-        self._listed = None
+        self._listed = self._parameters = None
         super().add_tool(*args, **kwargs)
 
     def remove_tool(self, name: str) -> None:
-        self._listed = None
+        self._listed = self._parameters = None
         super().remove_tool(name)
 
 

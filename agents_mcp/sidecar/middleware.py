@@ -4,6 +4,7 @@ the messages it forwards, so streaming (SSE) responses pass through untouched.""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -215,7 +216,9 @@ class Drain:
         if self.draining:
             return
         self.draining = True
-        deadline = anyio.current_time() + self.grace
+        # The loop's clock (anyio's deadline clock on asyncio): start() runs as a plain loop
+        # callback (signal handler), where anyio.current_time() finds no task and raises.
+        deadline = asyncio.get_running_loop().time() + self.grace
         for scope, standalone in list(self._in_flight.items()):
             if standalone:
                 scope.cancel()

@@ -20,6 +20,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import ValidationError
 
 from agents_mcp.api.errors import APIError
+from agents_mcp.api.failures import clip
 from agents_mcp.errors import AgentsMCPError, JobError
 from agents_mcp.errors_text import MAX_FIELD_ERRORS, error_text
 from agents_mcp.logs import log_tool_call, redact
@@ -94,3 +95,14 @@ def invalid_arguments(tool: str, exc: ValidationError) -> str:
     if more > 0:
         problems.append(f"and {more} more")
     return f"Invalid arguments for {tool}: {'; '.join(problems)}. Fix them and call again."
+
+
+def unknown_arguments(tool: str, unknown: list[str], known: list[str]) -> str:
+    """The message for arguments a tool does not take (names clipped; values never echoed)."""
+    shown = ", ".join(repr(clip(name, 40)) for name in unknown[:5])
+    more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+    takes = ", ".join(known) or "none"
+    return (
+        f"Unknown argument(s) for {tool}: {shown}{more}. It takes: {takes}. Nothing was done; "
+        "call again without them (another tool may do what you meant)."
+    )

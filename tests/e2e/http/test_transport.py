@@ -330,7 +330,7 @@ async def test_sigterm_during_a_simulation_exits_in_time_with_the_partial_result
     assert "error" not in outcome, outcome
     answer = outcome["result"].structured_content
     assert answer["simulation_id"] == sim_id and answer["status"] == "cancelled"
-    assert "shutting down" in answer["error"]
+    assert "shutting down" in "".join(part.text for part in outcome["result"].content)
     assert "interrupted 1 running simulation" in server.log()
 
     # a new process on the same data dir finds the partial result

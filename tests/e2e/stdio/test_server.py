@@ -105,7 +105,10 @@ async def test_errors_are_clear_tool_errors(fresh_sandbox, tmp_path):
     async with stdio_server(env, log_dir=tmp_path) as (client, log):
         # invalid id: refused before any request
         for tool in ("get_agent_link", "duplicate_agent", "delete_agent"):
-            bad = await client.call_tool(tool, {"agent_id": "agent x/../../user", "confirm": True})
+            args: dict[str, object] = {"agent_id": "agent x/../../user"}
+            if tool == "delete_agent":
+                args["confirm"] = True
+            bad = await client.call_tool(tool, args)
             assert bad.is_error, tool
             assert "Invalid agent id" in text_of(bad) and "sent" in text_of(bad)
         assert fresh_sandbox.requests() == []
