@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 from mcp import Client
-from sandbox_fixture import SandboxHandle
 
 from agents_mcp.server import build_server
 from agents_mcp.settings import Settings
+from tests.support.sandbox_fixture import SandboxHandle
 
 pytestmark = pytest.mark.anyio
 DEMO = "agent_demo_support"
