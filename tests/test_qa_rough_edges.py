@@ -1,0 +1,121 @@
+"""Rough edges found by using the product as a new user would (the qa pass), each pinned here.
+
+- run_tests checks `agent_config_override` (and the baseline's) field by field, as update_agent
+  checks `changes`: a mistyped field or a wrong type is refused before any run spends credits.
+- A branch the API does not know is reported as an unknown branch, not an unknown agent.
+- A failure of a call about no id (listing agents) reads as plain words, without "(no id)".
+"""
+
+from __future__ import annotations
+
+import pytest
+from mcp import Client
+from sandbox_fixture import SandboxHandle
+
+from agents_mcp.api.errors import AgentNotFoundError, Operation, UpstreamError
+from agents_mcp.errors_text import error_text
+from agents_mcp.server import build_server
+from agents_mcp.settings import Settings
+from agents_mcp.testing.agent_config import OverrideError, check_override
+
+pytestmark = pytest.mark.anyio
+DEMO = "agent_demo_support"
+TEST = "test_demo_refund_torn_jacket"
+
+
+def text_of(result) -> str:
+    return "".join(getattr(part, "text", "") for part in result.content)
+
+
+def test_an_override_with_a_wrong_type_or_a_typo_is_refused_naming_the_field() -> None:
+    hot = {"conversation_config": {"agent": {"prompt": {"temperature": "hot"}}}}
+    with pytest.raises(OverrideError) as wrong_type:
+        check_override(hot)
+    assert "agent_config_override.conversation_config.agent.prompt.temperature" in str(
+        wrong_type.value
+    )
+    typo = {"conversation_config": {"agent": {"promt": {"temperature": 0.2}}}}
+    with pytest.raises(OverrideError) as unknown:
+        check_override(typo, "baseline.agent_config_override")
+    assert "baseline.agent_config_override.conversation_config.agent.promt" in str(unknown.value)
+    assert "did you mean prompt" in str(unknown.value)
+    good = {"conversation_config": {"agent": {"prompt": {"temperature": 0.2}}}}
+    assert check_override(good) == good  # kept as given
+
+
+async def test_run_tests_refuses_a_bad_override_before_anything_runs(
+    fresh_sandbox: SandboxHandle, tmp_path
+) -> None:
+    settings = Settings(
+        base_url=fresh_sandbox.base_url, api_key=fresh_sandbox.api_key, data_dir=tmp_path
+    )
+    hot = {"conversation_config": {"agent": {"prompt": {"temperature": "hot"}}}}
+    async with Client(build_server(settings)) as client:
+        before = len(fresh_sandbox.requests())
+        candidate = await client.call_tool(
+            "run_tests", {"agent_id": DEMO, "tests": [TEST], "agent_config_override": hot}
+        )
+        baseline = await client.call_tool(
+            "run_tests",
+            {"agent_id": DEMO, "tests": [TEST], "baseline": {"agent_config_override": hot}},
+        )
+        sent = fresh_sandbox.requests()[before:]
+    assert candidate.is_error and baseline.is_error
+    assert "agent_config_override.conversation_config.agent.prompt.temperature" in text_of(
+        candidate
+    )
+    assert "baseline.agent_config_override.conversation_config" in text_of(baseline)
+    assert "Nothing was sent" in text_of(candidate)
+    assert not [r for r in sent if r["method"] != "GET"], "a bad override must start nothing"
+
+
+async def test_an_unknown_branch_is_called_a_branch(fresh_sandbox: SandboxHandle, tmp_path) -> None:
+    settings = Settings(
+        base_url=fresh_sandbox.base_url, api_key=fresh_sandbox.api_key, data_dir=tmp_path
+    )
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool(
+            "run_tests", {"agent_id": DEMO, "tests": [TEST], "branch_id": "agtbrch_nope"}
+        )
+    said = text_of(result)
+    assert result.is_error
+    assert "Unknown branch" in said and "branch_id" in said
+    assert "Unknown agent" not in said
+
+
+def test_branch_not_found_words_and_a_list_failure_without_no_id() -> None:
+    op = Operation("run_tests", DEMO, idempotent=False)
+    exc = AgentNotFoundError(
+        "Branch agtbrch_x not found for agent agent_demo_support.",
+        operation=op,
+        status=404,
+        code="branch_not_found",
+    )
+    words = error_text(exc)
+    assert words.startswith("Unknown branch: the API has no such branch of agent agent_demo_")
+    down = UpstreamError(
+        "All connection attempts failed",
+        kind="connect",
+        url="http://127.0.0.1:1",
+        operation=Operation("list_agents", "", idempotent=True),
+    )
+    said = error_text(down)
+    assert "to list the agents" in said and "(no id)" not in said
+
+
+async def test_a_dead_upstream_is_logged_as_upstream_not_as_bad_arguments(
+    tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = Settings(
+        base_url=f"http://127.0.0.1:{port}", api_key="sk_x", data_dir=tmp_path, max_retries=0
+    )
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("run_tests", {"agent_id": DEMO, "tests": [TEST]})
+    assert result.is_error and "Could not connect" in text_of(result)
+    lines = [r.getMessage() for r in caplog.records if "tool=run_tests" in r.getMessage()]
+    assert lines and "outcome=upstream" in lines[-1], lines
