@@ -119,3 +119,30 @@ async def test_a_dead_upstream_is_logged_as_upstream_not_as_bad_arguments(
     assert result.is_error and "Could not connect" in text_of(result)
     lines = [r.getMessage() for r in caplog.records if "tool=run_tests" in r.getMessage()]
     assert lines and "outcome=upstream" in lines[-1], lines
+
+
+async def test_a_live_baseline_counts_its_own_runs_apart_from_the_candidate(
+    fresh_sandbox: SandboxHandle, tmp_path
+) -> None:
+    settings = Settings(
+        base_url=fresh_sandbox.base_url, api_key=fresh_sandbox.api_key, data_dir=tmp_path
+    )
+    cooler = {"conversation_config": {"agent": {"prompt": {"temperature": 0.1}}}}
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool(
+            "run_tests",
+            {
+                "agent_id": DEMO,
+                "tests": [TEST],
+                "repeat": 2,
+                "agent_config_override": cooler,
+                "baseline": {},
+                "wait_seconds": 30,
+            },
+        )
+    said = text_of(result)
+    data = result.structured_content or {}
+    assert not result.is_error and data["status"] == "done", said
+    assert data["runs"]["total"] == 2  # the candidate's runs
+    assert said.splitlines()[0].startswith(f"Test run {data['run_id']} done: 2/2 runs done")
+    assert f"Baseline (live): agent {DEMO}: 2/2 runs done" in said
