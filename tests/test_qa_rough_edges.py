@@ -146,3 +146,35 @@ async def test_a_live_baseline_counts_its_own_runs_apart_from_the_candidate(
     assert data["runs"]["total"] == 2  # the candidate's runs
     assert said.splitlines()[0].startswith(f"Test run {data['run_id']} done: 2/2 runs done")
     assert f"Baseline (live): agent {DEMO}: 2/2 runs done" in said
+
+
+async def test_promoting_a_run_onto_another_agent_says_which_agent_it_tested(
+    fresh_sandbox: SandboxHandle, tmp_path
+) -> None:
+    settings = Settings(
+        base_url=fresh_sandbox.base_url, api_key=fresh_sandbox.api_key, data_dir=tmp_path
+    )
+    cooler = {"conversation_config": {"agent": {"prompt": {"temperature": 0.1}}}}
+    async with Client(build_server(settings)) as client:
+        copy = await client.call_tool("duplicate_agent", {"agent_id": DEMO, "name": "trial"})
+        copy_id = (copy.structured_content or {})["agent_id"]
+        run = await client.call_tool(
+            "run_tests",
+            {
+                "agent_id": copy_id,
+                "tests": [TEST],
+                "agent_config_override": cooler,
+                "wait_seconds": 30,
+            },
+        )
+        run_id = (run.structured_content or {})["run_id"]
+        onto_original = await client.call_tool(
+            "update_agent", {"agent_id": DEMO, "from_run_id": run_id}
+        )
+        onto_copy = await client.call_tool(
+            "update_agent", {"agent_id": copy_id, "from_run_id": run_id}
+        )
+    assert not onto_original.is_error and not onto_copy.is_error
+    assert f"(which tested agent {copy_id}, not this one)" in text_of(onto_original)
+    assert "which tested" not in text_of(onto_copy)
+    assert "Not changed yet" in text_of(onto_original)  # still only a preview
