@@ -4,6 +4,10 @@
   checks `changes`: a mistyped field or a wrong type is refused before any run spends credits.
 - A branch the API does not know is reported as an unknown branch, not an unknown agent.
 - A failure of a call about no id (listing agents) reads as plain words, without "(no id)".
+- A live baseline's runs are counted on its own line; the first line counts the candidate's.
+- update_agent(from_run_id) onto another agent than the run tested says so in the preview.
+- duplicate_agent names the next calls on the copy and does not echo a huge name back whole.
+- More criteria than MAX_CRITERIA are refused before anything starts (the summary lists each).
 """
 
 from __future__ import annotations
@@ -178,3 +182,44 @@ async def test_promoting_a_run_onto_another_agent_says_which_agent_it_tested(
     assert f"(which tested agent {copy_id}, not this one)" in text_of(onto_original)
     assert "which tested" not in text_of(onto_copy)
     assert "Not changed yet" in text_of(onto_original)  # still only a preview
+
+
+async def test_duplicate_names_the_next_calls_and_clips_a_huge_name(
+    fresh_sandbox: SandboxHandle, tmp_path
+) -> None:
+    settings = Settings(
+        base_url=fresh_sandbox.base_url, api_key=fresh_sandbox.api_key, data_dir=tmp_path
+    )
+    async with Client(build_server(settings)) as client:
+        huge = await client.call_tool("duplicate_agent", {"agent_id": DEMO, "name": "y" * 50_000})
+        plain = await client.call_tool("duplicate_agent", {"agent_id": DEMO, "name": "trial"})
+    copy_id = (plain.structured_content or {})["agent_id"]
+    assert f"run_tests(agent_id='{copy_id}', ...)" in text_of(plain)
+    assert f"update_agent(agent_id='{copy_id}', ...)" in text_of(plain)
+    assert (plain.structured_content or {})["name"] == "trial"
+    assert not huge.is_error
+    assert len(text_of(huge)) < 600 and len(str(huge.structured_content)) < 600
+    assert (huge.structured_content or {})["name"].endswith("…")
+
+
+async def test_too_many_criteria_are_refused_before_anything_starts(
+    fresh_sandbox: SandboxHandle, tmp_path
+) -> None:
+    from agents_mcp.simulations.request import MAX_CRITERIA
+
+    settings = Settings(
+        base_url=fresh_sandbox.base_url, api_key=fresh_sandbox.api_key, data_dir=tmp_path
+    )
+    many = [f"The agent says word {i}" for i in range(MAX_CRITERIA + 1)]
+    scenario = {"name": "many", "user_prompt": "hi", "criteria": many}
+    async with Client(build_server(settings)) as client:
+        before = len(fresh_sandbox.requests())
+        sim = await client.call_tool(
+            "simulate_conversation", {"agent_id": DEMO, "user_prompt": "hi", "criteria": many}
+        )
+        run = await client.call_tool("run_tests", {"agent_id": DEMO, "tests": [scenario]})
+        sent = fresh_sandbox.requests()[before:]
+    assert sim.is_error and run.is_error
+    for said in (text_of(sim), text_of(run)):
+        assert f"{MAX_CRITERIA + 1} given, at most {MAX_CRITERIA}" in said, said
+    assert not [r for r in sent if r["method"] != "GET"]
