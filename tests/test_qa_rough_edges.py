@@ -223,3 +223,11 @@ async def test_too_many_criteria_are_refused_before_anything_starts(
     for said in (text_of(sim), text_of(run)):
         assert f"{MAX_CRITERIA + 1} given, at most {MAX_CRITERIA}" in said, said
     assert not [r for r in sent if r["method"] != "GET"]
+
+
+async def test_the_triage_prompt_names_the_test_its_transcript_call_needs(tmp_path) -> None:
+    settings = Settings(base_url="http://127.0.0.1:9", api_key="sk_x", data_dir=tmp_path)
+    async with Client(build_server(settings)) as client:
+        prompt = await client.get_prompt("triage_failing_test", {"run_id": "run_0123456789abcdef"})
+    said = prompt.messages[0].content.text  # type: ignore[union-attr]
+    assert "detail='transcript', test=<that test's name>)" in said
