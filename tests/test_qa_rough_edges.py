@@ -8,6 +8,8 @@
 - update_agent(from_run_id) onto another agent than the run tested says so in the preview.
 - duplicate_agent names the next calls on the copy and does not echo a huge name back whole.
 - More criteria than MAX_CRITERIA are refused before anything starts (the summary lists each).
+- The triage prompt's transcript step names the test= it needs.
+- A test whose runs are all still pending is not tagged "new" against a live baseline.
 """
 
 from __future__ import annotations
@@ -231,3 +233,15 @@ async def test_the_triage_prompt_names_the_test_its_transcript_call_needs(tmp_pa
         prompt = await client.get_prompt("triage_failing_test", {"run_id": "run_0123456789abcdef"})
     said = prompt.messages[0].content.text  # type: ignore[union-attr]
     assert "detail='transcript', test=<that test's name>)" in said
+
+
+def test_a_test_whose_runs_are_all_pending_is_not_called_new() -> None:
+    from agents_mcp.testing import analysis
+
+    spec = analysis.TestSpec(name="refund", test_id="test_x")
+    pending = [{"test_id": "test_x", "status": "pending"}] * 2
+    no_base_yet = analysis.summarize_test(spec, pending, None, has_baseline=True)
+    base_pending = analysis.summarize_test(spec, pending, analysis.baseline_rate(pending))
+    assert no_base_yet["change"] is None and base_pending["change"] is None
+    finished = [{"test_id": "test_x", "status": "passed"}]
+    assert analysis.summarize_test(spec, finished, None, has_baseline=True)["change"] == "new"
