@@ -10,6 +10,7 @@
 - More criteria than MAX_CRITERIA are refused before anything starts (the summary lists each).
 - The triage prompt's transcript step names the test= it needs.
 - A test whose runs are all still pending is not tagged "new" against a live baseline.
+- cancel_simulation on a simulation that already ended says nothing was cancelled.
 """
 
 from __future__ import annotations
@@ -245,3 +246,22 @@ def test_a_test_whose_runs_are_all_pending_is_not_called_new() -> None:
     assert no_base_yet["change"] is None and base_pending["change"] is None
     finished = [{"test_id": "test_x", "status": "passed"}]
     assert analysis.summarize_test(spec, finished, None, has_baseline=True)["change"] == "new"
+
+
+async def test_cancelling_an_ended_simulation_says_nothing_was_cancelled(
+    fresh_sandbox: SandboxHandle, tmp_path
+) -> None:
+    settings = Settings(
+        base_url=fresh_sandbox.base_url, api_key=fresh_sandbox.api_key, data_dir=tmp_path
+    )
+    async with Client(build_server(settings)) as client:
+        done = await client.call_tool(
+            "simulate_conversation",
+            {"agent_id": DEMO, "user_prompt": "refund for order NW-12345", "wait_seconds": 30},
+        )
+        sid = (done.structured_content or {})["simulation_id"]
+        cancel = await client.call_tool("cancel_simulation", {"simulation_id": sid})
+    assert (done.structured_content or {})["status"] == "done"
+    assert not cancel.is_error
+    assert cancel.structured_content == done.structured_content
+    assert text_of(cancel).endswith("Nothing to cancel: the simulation had already ended (done).")
