@@ -11,6 +11,7 @@
 - The triage prompt's transcript step names the test= it needs.
 - A test whose runs are all still pending is not tagged "new" against a live baseline.
 - cancel_simulation on a simulation that already ended says nothing was cancelled.
+- A password in ELEVENLABS_BASE_URL (a proxy's) is redacted like the key, in results and logs.
 """
 
 from __future__ import annotations
@@ -265,3 +266,25 @@ async def test_cancelling_an_ended_simulation_says_nothing_was_cancelled(
     assert not cancel.is_error
     assert cancel.structured_content == done.structured_content
     assert text_of(cancel).endswith("Nothing to cancel: the simulation had already ended (done).")
+
+
+async def test_a_password_in_the_base_url_never_reaches_a_result_or_the_log(tmp_path) -> None:
+    import socket
+
+    from mcp_fixture import stdio_server
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        "ELEVENLABS_BASE_URL": f"http://proxyuser:pr0xy-s3cret@127.0.0.1:{port}",
+        "ELEVENLABS_API_KEY": "sk_qa_key_0123",
+        "AGENTS_MCP_DATA_DIR": str(tmp_path),
+        "AGENTS_MCP_MAX_RETRIES": "0",
+    }
+    async with stdio_server(env, log_dir=tmp_path) as (client, log):
+        result = await client.call_tool("list_agents", {})
+    said = text_of(result)
+    assert result.is_error and "Could not connect" in said
+    assert "pr0xy-s3cret" not in said and "pr0xy-s3cret" not in log.text()
+    assert "127.0.0.1" in said  # the URL is still named, without its password
