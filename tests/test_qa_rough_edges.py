@@ -12,6 +12,7 @@
 - A test whose runs are all still pending is not tagged "new" against a live baseline.
 - cancel_simulation on a simulation that already ended says nothing was cancelled.
 - A password in ELEVENLABS_BASE_URL (a proxy's) is redacted like the key, in results and logs.
+- get_agent(page>1) without a section is refused with the call that pages, not ignored.
 """
 
 from __future__ import annotations
@@ -288,3 +289,19 @@ async def test_a_password_in_the_base_url_never_reaches_a_result_or_the_log(tmp_
     assert result.is_error and "Could not connect" in said
     assert "pr0xy-s3cret" not in said and "pr0xy-s3cret" not in log.text()
     assert "127.0.0.1" in said  # the URL is still named, without its password
+
+
+async def test_get_agent_page_without_a_section_names_the_call_that_pages(
+    fresh_sandbox: SandboxHandle, tmp_path
+) -> None:
+    settings = Settings(
+        base_url=fresh_sandbox.base_url, api_key=fresh_sandbox.api_key, data_dir=tmp_path
+    )
+    async with Client(build_server(settings)) as client:
+        before = len(fresh_sandbox.requests())
+        paged = await client.call_tool("get_agent", {"agent_id": DEMO, "page": 2})
+        sent = fresh_sandbox.requests()[before:]
+        first = await client.call_tool("get_agent", {"agent_id": DEMO, "page": 1})
+    assert paged.is_error and not sent
+    assert f"get_agent(agent_id='{DEMO}', section='prompt', page=2)" in text_of(paged)
+    assert not first.is_error

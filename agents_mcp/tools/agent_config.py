@@ -149,6 +149,11 @@ async def get_agent(
     knowledge base, {{variables}}, tests, voice."""
     async with tool_call("get_agent", agent_id):
         validate_agent_id(agent_id)
+        if section is None and page > 1:  # the overview has one page: say so, do not ignore it
+            raise ToolError(
+                f"page={page} needs a section: get_agent(agent_id={agent_id!r}, "
+                f"section='prompt', page={page}) pages the prompt, section='full' the raw config."
+            )
         api = _config_api(ctx)
         doc = await api.get_agent(agent_id)
         if section is not None:
