@@ -183,6 +183,11 @@ def _auth_text(exc: AuthenticationError, op: Operation | None) -> str:
     said = _said(exc)
     restart = "in the MCP server's environment and restart the server"
     code = (exc.code or "").lower()
+    if code == "missing_api_key" and exc.sent is False:
+        return (
+            f"No API key is set, so nothing was sent (the API would refuse to {_doing(op)}). "
+            f"Set {var} {restart} (or api_key in its config file)."
+        )
     if code == "missing_api_key":
         # the API's own words here name its header, not the setting: leave them out
         status = f" (HTTP {exc.status})" if exc.status is not None else ""

@@ -13,6 +13,8 @@
 - cancel_simulation on a simulation that already ended says nothing was cancelled.
 - A password in ELEVENLABS_BASE_URL (a proxy's) is redacted like the key, in results and logs.
 - get_agent(page>1) without a section is refused with the call that pages, not ignored.
+- With no API key set, a call to the ElevenLabs API itself is refused at once, naming the
+  setting (the API would refuse it; offline it was a confusing connection error).
 """
 
 from __future__ import annotations
@@ -305,3 +307,20 @@ async def test_get_agent_page_without_a_section_names_the_call_that_pages(
     assert paged.is_error and not sent
     assert f"get_agent(agent_id='{DEMO}', section='prompt', page=2)" in text_of(paged)
     assert not first.is_error
+
+
+async def test_no_key_for_the_real_api_is_said_at_once_without_a_request(tmp_path) -> None:
+    from agents_mcp.api.failures import refuses_without_key
+
+    assert refuses_without_key("https://api.eu.residency.elevenlabs.io")
+    assert not refuses_without_key("http://127.0.0.1:8787")
+    assert not refuses_without_key("https://proxy.example/elevenlabs.io")
+    settings = Settings(data_dir=tmp_path)  # no key, the default (global) API URL
+    async with Client(build_server(settings)) as client:
+        listed = await client.call_tool("list_agents", {})
+        read = await client.call_tool("get_agent", {"agent_id": DEMO})
+    for result in (listed, read):
+        said = text_of(result)
+        assert result.is_error and said.count("No API key is set, so nothing was sent") == 1
+        assert "Set ELEVENLABS_API_KEY in the MCP server's environment" in said
+        assert "Could not connect" not in said
