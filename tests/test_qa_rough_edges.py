@@ -15,6 +15,7 @@
 - get_agent(page>1) without a section is refused with the call that pages, not ignored.
 - With no API key set, a call to the ElevenLabs API itself is refused at once, naming the
   setting (the API would refuse it; offline it was a confusing connection error).
+- The sandbox judge's reasons quote the goal's words ("status"), not its keyword stems ("statu").
 """
 
 from __future__ import annotations
@@ -324,3 +325,15 @@ async def test_no_key_for_the_real_api_is_said_at_once_without_a_request(tmp_pat
         assert result.is_error and said.count("No API key is set, so nothing was sent") == 1
         assert "Set ELEVENLABS_API_KEY in the MCP server's environment" in said
         assert "Could not connect" not in said
+
+
+def test_the_sandbox_judge_quotes_the_goals_words_not_stems() -> None:
+    from agents_mcp.sandbox.engine.judging import _word_of
+
+    goal = "the agent tells the delivery status before acting"
+    assert [_word_of(k, goal) for k in ("delivery", "statu", "act")] == [
+        "delivery",
+        "status",
+        "acting",
+    ]
+    assert _word_of("zzz", goal) == "zzz"
