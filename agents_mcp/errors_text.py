@@ -52,6 +52,7 @@ _PHRASES = {
     "cancel_invocation": "cancel test invocation {id}",
     "resubmit_invocation": "resubmit test invocation {id}",
     "list_tools": "list the workspace tools",
+    "list_agents": "list the agents",
 }
 _PAID = ("simulate", "simulate_stream", "run_tests", "resubmit_invocation")
 # Why a request that may have taken effect was not sent again, and what to check first.
@@ -142,7 +143,7 @@ def _doing(op: Operation | None) -> str:
     if op is None:
         return "carry out the request"
     template = _PHRASES.get(op.name, op.name.replace("_", " ") + " {id}")
-    return template.format(id=op.agent_id or "(no id)").strip()
+    return template.format(id=op.agent_id).strip()
 
 
 def _said(exc: APIError) -> str:
@@ -182,6 +183,11 @@ def _auth_text(exc: AuthenticationError, op: Operation | None) -> str:
     said = _said(exc)
     restart = "in the MCP server's environment and restart the server"
     code = (exc.code or "").lower()
+    if code == "missing_api_key" and exc.sent is False:
+        return (
+            f"No API key is set, so nothing was sent (the API would refuse to {_doing(op)}). "
+            f"Set {var} {restart} (or api_key in its config file)."
+        )
     if code == "missing_api_key":
         # the API's own words here name its header, not the setting: leave them out
         status = f" (HTTP {exc.status})" if exc.status is not None else ""
@@ -220,6 +226,11 @@ def _not_found_text(exc: APIError, op: Operation | None) -> str:
             f"The {named} no longer exists: an earlier attempt of this delete lost its answer "
             f"({exc.earlier}) and most likely deleted it (the retry found no such {subject}). "
             "Do not retry."
+        )
+    if (exc.code or "").lower() == "branch_not_found":
+        return (
+            f"Unknown branch: the API has no such branch of {named} ({_said(exc)}). Check the "
+            "branch_id, or leave it out to use the agent's main branch."
         )
     if subject != "agent":
         return (

@@ -160,11 +160,12 @@ def prompt_triage_failing_test(
         raise _bad(f"detail must be summary, runs or transcript, not {first[:20]!r}.")
     which = f"the test {test!r}" if test else "the test with the lowest pass rate"
     test_arg = f", test={test!r}" if test else ""
+    named = test_arg or ", test=<that test's name>"  # a transcript is of one test
     return (
         f"Find out why {which} fails in the test run {run_id}.\n"
         f"1. Call get_test_results(run_id={run_id!r}, detail={first!r}{test_arg}) and read the "
         "failed criteria, their reasons and where the runs diverge.\n"
-        f"2. Call get_test_results(run_id={run_id!r}, detail='transcript'{test_arg}) for one "
+        f"2. Call get_test_results(run_id={run_id!r}, detail='transcript'{named}) for one "
         "failing run, and find the turn where the agent went wrong.\n"
         "3. Call get_agent(agent_id=<the run's agent>) and find the part of the prompt, a "
         "tool or a setting that explains that turn.\n"

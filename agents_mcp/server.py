@@ -293,6 +293,8 @@ def build_server(
         url = effective.database_url.get_secret_value()
         register_secret(url)
         register_secret(urlsplit(url).password)  # as psycopg may echo it alone
+    # a proxy's credentials in ELEVENLABS_BASE_URL: errors and logs name the URL
+    register_secret(urlsplit(effective.api_base_url).password)
 
     enabled = enabled_tools(effective)
     mcp = AgentsMCPServer(

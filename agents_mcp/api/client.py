@@ -43,8 +43,10 @@ from agents_mcp.api.failures import (
     clip,
     error_for_status,
     error_for_transport,
+    no_key_error,
     read_error_body,
     redact,
+    refuses_without_key,
 )
 from agents_mcp.api.http import USER_AGENT, create_http_client, prepare_tls_context
 from agents_mcp.api.models import (
@@ -315,6 +317,8 @@ class AgentsAPI(TestingAPI):
     ) -> tuple[httpx.Response, bytes]:
         """The retry loop. Returns the 2xx response, open when stream=True, else closed with its
         body read (at most ``limit`` bytes)."""
+        if self._api_key is None and refuses_without_key(self.base_url):
+            raise no_key_error(op)
         attempt = 0
         waited = 0.0
         earlier: str | None = None

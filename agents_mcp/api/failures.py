@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from agents_mcp.api.errors import (
     BASE_URL_VAR,
@@ -40,8 +41,10 @@ __all__ = [
     "clip",
     "error_for_status",
     "error_for_transport",
+    "no_key_error",
     "read_error_body",
     "redact",
+    "refuses_without_key",
     "request_id_of",
 ]
 
@@ -244,3 +247,17 @@ def error_for_transport(
             what, kind="timeout", timeout=timeout, sent=True, effect="unknown", **kw
         )
     return UpstreamError(what, kind="broken", sent=True, effect="unknown", **kw)
+
+
+def refuses_without_key(base_url: str) -> bool:
+    """The ElevenLabs API itself (any residency), which refuses every call without a key; a
+    proxy or the sandbox at another URL may add the key or not need one, so those are asked."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    return host == "elevenlabs.io" or host.endswith(".elevenlabs.io")
+
+
+def no_key_error(op: Operation) -> AuthenticationError:
+    """The error for a call to the API with no key set: nothing is sent."""
+    return AuthenticationError(
+        "No API key is set.", operation=op, code="missing_api_key", sent=False, setting=KEY_VAR
+    )

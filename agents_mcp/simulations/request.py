@@ -57,6 +57,9 @@ _MOCK_KEYS = {
 _FILLER = frozenset({"a", "an", "the"})
 
 
+MAX_CRITERIA = 30  # criteria one simulation or scenario may carry
+
+
 def slug(text: str, limit: int = 40) -> str:
     """A criterion id from its sentence: "The agent greets the caller" -> agent_greets_caller."""
     words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _FILLER]
@@ -70,6 +73,12 @@ def slug(text: str, limit: int = 40) -> str:
 
 
 def _criteria(criteria: list[Any], problems: list[str]) -> list[JSONObject]:
+    if len(criteria) > MAX_CRITERIA:  # each is judged and listed with its reason in the summary
+        problems.append(
+            f"criteria: {len(criteria)} given, at most {MAX_CRITERIA}; merge related ones or "
+            "split them over several runs"
+        )
+        return []
     out: list[JSONObject] = []
     seen: set[str] = set()
     for n, item in enumerate(criteria):

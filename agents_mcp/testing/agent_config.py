@@ -4,6 +4,7 @@ tests attached to it.
 run-tests' `agent_config_override` must be a WHOLE config (both `conversation_config` and
 `platform_settings`); callers give a partial one (the change they want to try). It is deep-merged
 onto the agent's stored config (objects key by key; lists and values replaced, as PATCH does).
+The override's fields are checked like update_agent's changes (a typo is refused, not run).
 `fetch_agent` is a minimal GET of the agent: when AgentsAPI.get_agent exists (branch `agentview`)
 it is used instead.
 """
@@ -55,7 +56,25 @@ def check_override(partial: object, where: str = "agent_config_override") -> dic
     for part in PARTS:
         if part in partial and not isinstance(partial[part], Mapping):
             raise OverrideError(f"{where}.{part}: must be an object")
+    _check_fields(partial, where)
     return dict(partial)
+
+
+def _check_fields(partial: Mapping[str, Any], where: str) -> None:
+    """The override's fields checked against the agent config models, as update_agent checks
+    its changes: a mistyped field or a wrong type is refused before any run spends credits."""
+    from agents_mcp.api.agent_config import validate_changes
+    from agents_mcp.api.errors import RequestValidationError
+
+    if not partial:
+        return
+    try:
+        validate_changes(partial)
+    except RequestValidationError as exc:
+        listed = "; ".join(
+            f"{where}{e.location.removeprefix('changes')}: {e.reason}" for e in exc.errors[:8]
+        )
+        raise OverrideError(listed or f"{where}: {exc}") from None
 
 
 def override_config(stored: Mapping[str, Any], partial: Mapping[str, Any]) -> dict[str, Any]:

@@ -319,6 +319,8 @@ def failures(
 def compare(passed: int, total: int, base: BaselineRate | None) -> Change | None:
     if base is None:
         return None
+    if total == 0 and base["total"] == 0:
+        return None  # nothing finished on either side yet: nothing to compare
     if total == 0 or base["total"] == 0:
         return "new" if base["total"] == 0 else None
     mine, theirs = passed * base["total"], base["passed"] * total  # cross-multiplied rates
@@ -360,7 +362,7 @@ def summarize_test(
     if baseline is not None:
         change = compare(passed, len(done), baseline)
         delta = f"{baseline['rate']} → {rate(passed, len(done))}"
-    elif has_baseline:
+    elif has_baseline and (done or not runs):  # runs still pending are not "new" yet
         change = "new"
     summary = TestSummary(
         name=spec.name,

@@ -17,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 DEFAULT_TIMEOUT = 1800.0
@@ -47,7 +48,9 @@ def add_parser(sub: Any) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"agents-mcp test: {message}", file=sys.stderr)
+    from agents_mcp.logs import redact
+
+    print(f"agents-mcp test: {redact(message)}", file=sys.stderr)
     return EXIT_ERROR
 
 
@@ -183,6 +186,7 @@ def run_test_command(args: argparse.Namespace) -> int:
     from agents_mcp.server import run_async
 
     secrets = [settings.api_key.get_secret_value()] if settings.api_key else []
+    secrets.append(urlsplit(settings.api_base_url).password or "")  # a proxy's, in the URL
     setup_logging("WARNING", json=settings.log_json, secrets=secrets)
     progress = ProgressLine(sys.stderr)
     outcome: dict[str, Any] = {}

@@ -15,7 +15,13 @@ from agents_mcp.jsontypes import JSONObject
 from agents_mcp.simulations.summary import PageError, View, clip, compact_json, parse_turns
 from agents_mcp.simulations.views import TRANSCRIPT_PAGE_BYTES, condense_turn
 from agents_mcp.testing import analysis
-from agents_mcp.testing.payload import BaselineInfo, BaselineRate, TestRunPayload, TestSummary
+from agents_mcp.testing.payload import (
+    BaselineInfo,
+    BaselineRate,
+    RunCounts,
+    TestRunPayload,
+    TestSummary,
+)
 from agents_mcp.testing.record import StoredTest, TestRunRecord
 
 DETAILS = ("summary", "runs", "transcript")
@@ -113,6 +119,20 @@ def payload(record: TestRunRecord, *, level: int = 0) -> TestRunPayload:
     return out
 
 
+def _side_runs(invocation: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [r for r in invocation.get("test_runs") or [] if isinstance(r, Mapping)]
+
+
+def baseline_counts(record: TestRunRecord) -> RunCounts | None:
+    """A live baseline's own runs (the payload's `runs` count the candidate's only)."""
+    side = record.baseline
+    if side is None or side.source != "live" or side.invocation is None:
+        return None
+    counts = analysis.count_runs(_side_runs(side.invocation))
+    counts["total"] = max(counts["total"], len(record.tests) * record.repeat)
+    return counts
+
+
 def progress(record: TestRunRecord) -> tuple[int, int, int]:
     """(runs done, runs total, passed so far) over the candidate and a live baseline."""
     runs = [
@@ -121,7 +141,7 @@ def progress(record: TestRunRecord) -> tuple[int, int, int]:
     flat = [r for group in runs for r in group]
     side = record.baseline
     if side is not None and side.source == "live" and side.invocation is not None:
-        flat += [r for r in side.invocation.get("test_runs") or [] if isinstance(r, Mapping)]
+        flat += _side_runs(side.invocation)
     counts = analysis.count_runs(flat)
     total = max(counts["total"], len(record.tests) * record.repeat)
     return counts["done"], total, counts["passed"]
@@ -162,7 +182,7 @@ def _test_lines(t: TestSummary, brief: bool = False) -> list[str]:
     return lines
 
 
-def text(p: TestRunPayload, brief: bool = False) -> str:
+def text(p: TestRunPayload, brief: bool = False, baseline_runs: RunCounts | None = None) -> str:
     r = p["runs"]
     lines = [
         f"Test run {p['run_id']} {p['status']}: {r['done']}/{r['total']} runs done, "
@@ -172,7 +192,9 @@ def text(p: TestRunPayload, brief: bool = False) -> str:
     if b is not None:
         where = f"run {b['run_id']}" if b["source"] == "stored" else f"agent {b['agent_id']}"
         branch = f" branch {b['branch_id']}" if b["branch_id"] else ""
-        lines.append(f"Baseline ({b['source']}): {where}{branch}")
+        br = baseline_runs
+        done = f": {br['done']}/{br['total']} runs done, {br['passed']} passed" if br else ""
+        lines.append(f"Baseline ({b['source']}): {where}{branch}{done}")
     if p["regressions"]:
         lines.append(f"{len(p['regressions'])} regression(s), listed first")
     if p.get("error"):
@@ -190,7 +212,8 @@ def summary_view(record: TestRunRecord, budget: int = SUMMARY_BUDGET) -> View[Te
     """The summary, clipped harder level by level until it fits `budget` bytes."""
     for level in range(len(_LEVELS)):
         p = payload(record, level=level)
-        view = View(p, text(p, brief=bool(_LEVELS[level].get("brief"))))
+        brief = bool(_LEVELS[level].get("brief"))
+        view = View(p, text(p, brief, baseline_counts(record)))
         if view.size() <= budget:
             break
     return view

@@ -149,6 +149,11 @@ async def get_agent(
     knowledge base, {{variables}}, tests, voice."""
     async with tool_call("get_agent", agent_id):
         validate_agent_id(agent_id)
+        if section is None and page > 1:  # the overview has one page: say so, do not ignore it
+            raise ToolError(
+                f"page={page} needs a section: get_agent(agent_id={agent_id!r}, "
+                f"section='prompt', page={page}) pages the prompt, section='full' the raw config."
+            )
         api = _config_api(ctx)
         doc = await api.get_agent(agent_id)
         if section is not None:
@@ -227,6 +232,20 @@ async def candidate_config(state: AppState, run_id: str) -> dict[str, Any]:
     return dict(found)
 
 
+async def _tested_agent(state: AppState, run_id: str) -> str | None:
+    """The agent a stored run tested, when the store can say (promoting a run onto another
+    agent is allowed, e.g. from a copy to its original, but the preview says so)."""
+    getter = getattr(getattr(state, "test_runs", None), "get", None)
+    if getter is None:
+        return None
+    try:
+        record = await getter(run_id)
+    except LookupError:
+        return None
+    tested = getattr(record, "agent_id", None)
+    return tested if isinstance(tested, str) else None
+
+
 async def _plan(
     agent_id: str,
     changes: dict[str, Any],
@@ -256,6 +275,9 @@ async def _plan(
                 raise ToolError("from_run_id is not a run id. Nothing was sent.")
             changes = await candidate_config(_state(ctx), from_run_id)
             source = f"test run {from_run_id}"
+            tested = await _tested_agent(_state(ctx), from_run_id)
+            if tested and tested != agent_id:
+                source += f" (which tested agent {tested}, not this one)"
         try:
             body = validate_changes(changes)
         except RequestValidationError as exc:

@@ -176,6 +176,8 @@ async def delete_agent(
 
 # --- duplicate -------------------------------------------------------------------------------
 
+_NAME_SHOWN = 200  # characters of the copy's name a result repeats
+
 
 async def duplicate_agent(
     agent_id: AgentId,
@@ -189,10 +191,14 @@ async def duplicate_agent(
         created = await _state(ctx).api.duplicate_agent(agent_id, name=name)
         # The API answers with the id only; a sandbox or newer API may also echo the name.
         new_name = name or _extra_str(created, "name")
+        if new_name is not None and len(new_name) > _NAME_SHOWN:  # not echoed back whole
+            new_name = new_name[: _NAME_SHOWN - 1] + "…"
         named = f" named {new_name!r}" if new_name else ""
+        copy = created.agent_id
         return result(
-            DuplicateResult(agent_id=created.agent_id, name=new_name, source_agent_id=agent_id),
-            f"Created agent {created.agent_id}{named}, a copy of {agent_id}.",
+            DuplicateResult(agent_id=copy, name=new_name, source_agent_id=agent_id),
+            f"Created agent {copy}{named}, a copy of {agent_id}. Try changes on the copy: "
+            f"run_tests(agent_id='{copy}', ...) or update_agent(agent_id='{copy}', ...).",
         )
 
 

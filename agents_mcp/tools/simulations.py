@@ -260,7 +260,10 @@ async def cancel_simulation(
         record = await _known(manager, simulation_id, call)
         if not record.finished:
             record = await manager.cancel(simulation_id, "Cancelled on request.")
-        return _result(render(explained(record, manager, "cancel_simulation")))
+            return _result(render(explained(record, manager, "cancel_simulation")))
+        view = render(explained(record, manager, "cancel_simulation"))
+        said = f"Nothing to cancel: the simulation had already ended ({record.status})."
+        return _result(View(view.structured, f"{view.text}\n{said}"))
 
 
 # --- resource ------------------------------------------------------------------------------------

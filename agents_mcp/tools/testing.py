@@ -40,7 +40,7 @@ from agents_mcp.testing.runner import BaselineRequest, Plan, TestRunManager
 from agents_mcp.testing.suite import SuiteError, plan_tests
 from agents_mcp.tools import ToolDefinition
 from agents_mcp.tools.agents import _client_can_ask
-from agents_mcp.tools.errors import tool_call, tool_error
+from agents_mcp.tools.errors import outcome_of, tool_call, tool_error
 
 logger = logging.getLogger("agents_mcp.tools.testing")
 
@@ -134,9 +134,17 @@ async def _plan(
             keep_tests=keep_tests,
         )
     except (SuiteError, OverrideError) as exc:
-        raise ToolError(f"Invalid test run arguments: {exc} Fix them and call again.") from None
+        raise ToolError(
+            f"Invalid test run arguments: {_unsent(exc)} Fix them and call again."
+        ) from None
     except APIError as exc:
         raise tool_error(exc, tool="run_tests", agent_id=agent_id) from None
+
+
+def _unsent(exc: Exception) -> str:
+    """The refusal as a sentence that says nothing was sent (every refusal here is before any)."""
+    said = str(exc).strip().rstrip(".")
+    return said + "." if "Nothing was sent" in said else f"{said}. Nothing was sent."
 
 
 async def _ask_to_run(
@@ -158,10 +166,12 @@ async def _ask_to_run(
             ctx, agent_id, tests, repeat, branch_id, agent_config_override, baseline,
             baseline_run_id, attached, keep_tests,
         )  # fmt: skip
-    except ToolError:
+    except ToolError as exc:
         from agents_mcp.logs import log_tool_call
 
-        log_tool_call("run_tests", agent_id, "invalid_arguments", 0.0)
+        cause = exc.__context__  # an API failure (dead upstream, bad key) is not bad arguments
+        outcome = outcome_of(cause) if isinstance(cause, APIError) else "invalid_arguments"
+        log_tool_call("run_tests", agent_id, outcome, 0.0)
         raise
     can_ask = _client_can_ask(ctx)
     if plan.run_count <= _state(ctx).settings.max_runs or not can_ask:
@@ -245,7 +255,7 @@ async def run_tests(
             record = await manager.launch(plan)
         except (SuiteError, OverrideError) as exc:
             call.outcome = "invalid_arguments"
-            raise ToolError(f"Invalid test run arguments: {exc}") from None
+            raise ToolError(f"Invalid test run arguments: {_unsent(exc)}") from None
 
         async def report(done: int, total: int, message: str) -> None:
             await ctx.report_progress(done, total, message)

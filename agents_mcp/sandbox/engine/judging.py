@@ -146,9 +146,9 @@ class Judging(SharedState):
         if negated:
             return "success", "The agent did not do what this criterion forbids."
         if len(found) * 3 >= len(keywords):
-            shown = ", ".join(found[:4])
+            shown = ", ".join(_word_of(k, low_goal) for k in found[:4])
             return "success", f"The transcript covers the goal (mentions: {shown})."
-        missing = ", ".join(k for k in keywords if k not in found)
+        missing = ", ".join(_word_of(k, low_goal) for k in keywords if k not in found)
         return "failure", f"The transcript never addresses: {missing}."
 
     def _collect(self, key: str, spec: JSONObject, text: str) -> models.DataCollectionResult:
@@ -259,3 +259,9 @@ class Judging(SharedState):
         else:
             parts.append("The request could not be completed and was escalated for follow-up.")
         return " ".join(parts)
+
+
+def _word_of(stem: str, goal: str) -> str:
+    """The goal's own word for a keyword stem ("statu" -> "status"), as a reason shows it."""
+    match = re.search(rf"\b{re.escape(stem)}[a-z'-]*", goal)
+    return match.group(0) if match else stem
