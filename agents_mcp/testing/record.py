@@ -13,7 +13,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agents_mcp.testing.analysis import TestSpec
@@ -90,8 +90,19 @@ class TestRunRecord:
         return self.status in FINISHED
 
     def document(self) -> dict[str, Any]:
-        """The whole record as JSON-ready data (the test-run:// resource, the store)."""
-        return {"kind": KIND, **asdict(self)}
+        """The whole record as JSON-ready data (the test-run:// resource, the store).
+
+        Shallow: the invocation documents (megabytes for a big suite) are shared with the
+        record, not copied; serialize the result, never change it.
+        """
+        doc: dict[str, Any] = {"kind": KIND}
+        for item in fields(self):
+            doc[item.name] = getattr(self, item.name)
+        doc["tests"] = [asdict(test) for test in self.tests]
+        if self.baseline is not None:
+            side = self.baseline
+            doc["baseline"] = {item.name: getattr(side, item.name) for item in fields(side)}
+        return doc
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> TestRunRecord:
