@@ -498,10 +498,10 @@ class TestRunManager:
                 fetched[index] = await self.api.get_invocation(invocation_id)
         for index in range(sides):
             model, fetched[index] = fetched[index], None
-            if model is not None:
+            if model is not None:  # no await from here: no reader sees the side empty
+                _set_side(record, index, None)
                 text = model.model_dump_json()
                 del model
-                _set_side(record, index, None)
                 _set_side(record, index, _compact(text))
         present = [f for f in (_side(record, i)[1] for i in range(sides)) if f is not None]
         if present and all(analysis.invocation_done(f) for f in present):
