@@ -91,6 +91,10 @@ def main(argv: list[str] | None = None) -> None:
             legacy_simulate=args.legacy_simulate == "on",
         )
         return
+    if command in ("serve", "test"):
+        from agents_mcp.memory import return_big_buffers
+
+        return_big_buffers()
     if command == "test":
         from agents_mcp.testing.command import run_test_command
 

@@ -95,6 +95,16 @@ async def _measure(args: argparse.Namespace, sandbox: Process, server: Process) 
         async with httpx.AsyncClient(headers=admin) as http:
             await http.delete(f"{sandbox.url}/_sandbox/requests")
         start = time.perf_counter()
+        timeline: list[tuple[float, int]] = []
+
+        async def sample() -> None:
+            while True:
+                timeline.append((time.perf_counter() - start, server.memory_kib("VmRSS")))
+                await anyio.sleep(0.1)
+
+        sampler = anyio.create_task_group()
+        await sampler.__aenter__()
+        sampler.start_soon(sample)
         result = await client.call_tool(
             "run_tests",
             {
@@ -116,6 +126,10 @@ async def _measure(args: argparse.Namespace, sandbox: Process, server: Process) 
             )
             status = again.structured_content.get("status")
         wall = time.perf_counter() - start
+        sampler.cancel_scope.cancel()
+        await sampler.__aexit__(None, None, None)
+        if args.timeline:
+            print(" ".join(f"{at:.1f}s:{kib >> 10}" for at, kib in timeline))
         peak = server.memory_kib("VmHWM")
         page = await client.call_tool("get_test_results", {"run_id": run_id, "detail": "runs"})
     async with httpx.AsyncClient(headers=admin) as http:
@@ -148,6 +162,7 @@ def main() -> None:
     parser.add_argument("--tests", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--run-delay", type=float, default=3.0)
+    parser.add_argument("--timeline", action="store_true", help="print RSS (MiB) every 0.1 s")
     parser.add_argument("--poll", type=float, default=0.5, help="AGENTS_MCP_POLL_SECONDS")
     sys.exit(anyio.run(bench, parser.parse_args()))
 

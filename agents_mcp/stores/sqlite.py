@@ -83,7 +83,10 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact ASCII JSON: one byte a character in memory, and SQLite binds it without a UTF-8
+    copy (with ensure_ascii=False, one curly quote in a 16 MB document makes the text 2-4 bytes
+    a character, plus its UTF-8 copy)."""
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _row(row: tuple[Any, ...]) -> StoredRecord:

@@ -23,7 +23,6 @@ Rules:
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -32,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskGroup
-from pydantic import BaseModel
 
 from agents_mcp.api.errors import APIError
 from agents_mcp.testing import agent_config, analysis, views
@@ -102,19 +100,17 @@ def progress_text(record: TestRunRecord) -> tuple[int, int, str]:
     return done, total, f"{done}/{total} runs done, {passed} passed"
 
 
-def _compact(text: str) -> dict[str, Any]:
-    """An invocation's JSON text as data. Through the JSON parser, which shares each key's string
-    among the 1,000s of runs (`model_dump` gives every dict its own: about 3x the memory)."""
-    data: dict[str, Any] = json.loads(text)
-    return data
-
-
 def _side(record: TestRunRecord, index: int) -> tuple[str | None, dict[str, Any] | None]:
     """(invocation id, last invocation) of the candidate (0) or the live baseline (1)."""
     if index == 0:
         return record.invocation_id, record.invocation
     assert record.baseline is not None
     return record.baseline.invocation_id, record.baseline.invocation
+
+
+def _side_done(record: TestRunRecord, index: int) -> bool:
+    current = _side(record, index)[1]
+    return current is not None and analysis.invocation_done(current)
 
 
 def _set_side(record: TestRunRecord, index: int, invocation: dict[str, Any] | None) -> None:
@@ -376,7 +372,7 @@ class TestRunManager:
                 agent_config_override=plan.full_override,
             )
             record.invocation_id = invocation.id
-            record.invocation = _compact(invocation.model_dump_json())
+            record.invocation = invocation.model_dump(mode="json")
             await self.store.put(record)
             side = record.baseline
             if side is not None and side.source == "live":
@@ -389,7 +385,7 @@ class TestRunManager:
                     agent_config_override=plan.baseline_full_override,
                 )
                 side.invocation_id = base.id
-                side.invocation = _compact(base.model_dump_json())
+                side.invocation = base.model_dump(mode="json")
         except BaseException as exc:
             record.status = "failed"
             record.error = (
@@ -486,23 +482,27 @@ class TestRunManager:
     async def _refresh(self, record: TestRunRecord) -> None:
         """One GET per unfinished invocation; the record's status follows.
 
-        Memory: a big suite's invocation is megabytes of JSON; the old document is dropped
-        before the new one is built, and nothing is changed until every GET answered."""
+        Memory: a big suite's invocation is megabytes of JSON (about 4x that parsed). Every GET
+        answers first (nothing changes when one fails); then, with no await in between (no
+        reader sees a side empty), each old document is dropped before its answer is parsed."""
         sides = 2 if record.baseline is not None and record.baseline.source == "live" else 1
-        fetched: list[BaseModel | None] = []
+        answers: list[Callable[[], dict[str, Any]] | None] = []
         for index in range(sides):
-            invocation_id, current = _side(record, index)
-            done = current is not None and analysis.invocation_done(current)
-            fetched.append(None)
-            if invocation_id is not None and not done:
-                fetched[index] = await self.api.get_invocation(invocation_id)
-        for index in range(sides):
-            model, fetched[index] = fetched[index], None
-            if model is not None:  # no await from here: no reader sees the side empty
+            invocation_id = _side(record, index)[0]
+            later = None
+            if invocation_id is not None and not _side_done(record, index):
+                later = await self.api.get_invocation_later(invocation_id)
+            answers.append(later)
+        for index, parse in enumerate(answers):
+            if parse is not None:
                 _set_side(record, index, None)
-                text = model.model_dump_json()
-                del model
-                _set_side(record, index, _compact(text))
+                try:
+                    _set_side(record, index, parse())
+                except Exception:  # a malformed answer: the last stored document again
+                    stored = await self.store.get(record.run_id)
+                    if stored is not None:
+                        _set_side(record, index, _side(stored, index)[1])
+                    raise
         present = [f for f in (_side(record, i)[1] for i in range(sides)) if f is not None]
         if present and all(analysis.invocation_done(f) for f in present):
             cancelled = any(f.get("cancelled") for f in present)
