@@ -1,9 +1,7 @@
 """Command line: parse arguments, load settings, hand over. No logic lives here.
 
 Heavy modules (mcp, httpx, the sandbox) are imported inside the subcommand that needs them, so
-`agents-mcp --help` and the stdio start-up stay fast. `serve` over stdio starts building the TLS
-context (agents_mcp/tls.py) before anything heavy is imported, and fixes glibc's mmap threshold
-(agents_mcp/memory.py) for the big answers of test suites.
+`agents-mcp --help` and the stdio start-up stay fast.
 """
 
 from __future__ import annotations
@@ -79,10 +77,6 @@ def main(argv: list[str] | None = None) -> None:
     command = args.command or "serve"
     if command == "serve" and args.command is None:
         args = _parser().parse_args(["serve", *(argv or [])])
-    if command == "serve" and args.transport == "stdio":
-        from agents_mcp.tls import prepare_early
-
-        prepare_early()  # the CA bundle loads in a thread while the SDK is imported
 
     if command == "sandbox":
         from agents_mcp.sandbox import run_sandbox

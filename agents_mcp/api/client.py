@@ -18,6 +18,8 @@ from __future__ import annotations
 import json as jsonlib
 import random
 import re
+import ssl
+import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -57,7 +59,6 @@ from agents_mcp.api.retry import Backoff, parse_retry_after
 from agents_mcp.api.stream import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
 from agents_mcp.api.testing import QueryParams, TestingAPI
 from agents_mcp.jsontypes import JSON, JSONObject
-from agents_mcp.tls import PreparedTLS, take_early
 
 if TYPE_CHECKING:
     from agents_mcp.settings import Settings
@@ -91,15 +92,41 @@ def validate_agent_id(agent_id: object) -> str:
     raise InvalidAgentIdError(shown)
 
 
-_prepared_tls: PreparedTLS | None = None
+class _PreparedTLS:
+    """httpx's default TLS context, built in a thread while the server starts.
+
+    Loading the CA bundle takes 30-40 ms, and OpenSSL releases the GIL while it reads it: started
+    early, it overlaps the rest of start-up instead of delaying the first answer. The context is
+    exactly the one httpx would build itself (``httpx.create_ssl_context()``), and it is used
+    once, by the next client created without a ``verify=`` of its own.
+    """
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._context: ssl.SSLContext | None = None
+        threading.Thread(target=self._build, name="agents-mcp-tls", daemon=True).start()
+
+    def _build(self) -> None:
+        try:
+            self._context = httpx.create_ssl_context()
+        except Exception:  # the client builds its own and reports the problem then
+            self._context = None
+        finally:
+            self._done.set()
+
+    def take(self) -> ssl.SSLContext | None:
+        self._done.wait()
+        return self._context
+
+
+_prepared_tls: _PreparedTLS | None = None
 
 
 def prepare_tls_context() -> None:
-    """Start building the next client's TLS context in the background (agents_mcp/tls.py), or
-    take the one the command line started before the heavy imports."""
+    """Start building the next client's TLS context in the background (see _PreparedTLS)."""
     global _prepared_tls
     if _prepared_tls is None:
-        _prepared_tls = take_early() or PreparedTLS()
+        _prepared_tls = _PreparedTLS()
 
 
 def create_http_client(settings: Settings | None = None, **overrides: Any) -> httpx.AsyncClient:
