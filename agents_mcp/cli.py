@@ -1,7 +1,8 @@
 """Command line: parse arguments, load settings, hand over. No logic lives here.
 
 Heavy modules (mcp, httpx, the sandbox) are imported inside the subcommand that needs them, so
-`agents-mcp --help` and the stdio start-up stay fast.
+`agents-mcp --help` and the stdio start-up stay fast. `serve` and `test` tune the process first
+(agents_mcp/runtime.py: short GIL turns, big buffers returned to the system).
 """
 
 from __future__ import annotations
@@ -92,9 +93,9 @@ def main(argv: list[str] | None = None) -> None:
         )
         return
     if command in ("serve", "test"):
-        from agents_mcp.memory import return_big_buffers
+        from agents_mcp.runtime import tune_process
 
-        return_big_buffers()
+        tune_process()  # short GIL turns, big buffers returned to the system
     if command == "test":
         from agents_mcp.testing.command import run_test_command
 

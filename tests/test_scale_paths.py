@@ -15,7 +15,7 @@ import pytest
 from apiserver import APITestServer, Reply, make_api
 
 from agents_mcp.api import AgentsAPI, UpstreamError, create_http_client
-from agents_mcp.memory import return_big_buffers
+from agents_mcp.runtime import return_big_buffers
 from agents_mcp.settings import Settings
 from agents_mcp.stores import SQLiteStore
 from agents_mcp.testing.record import BaselineSide, StoredTest, TestRunRecord
