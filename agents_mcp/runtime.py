@@ -5,7 +5,7 @@
 Short GIL turns: the SQLite store works in a worker thread (stores/sqlite.py). When the event
 loop's thread wants the GIL back from it, CPython makes it wait up to the switch interval (5 ms
 by default); with 100 simulations checkpointing at once that delayed their progress notifications
-(bench/bench_progress.py, 100 at once: p50 4-9 -> 2 ms, p99 12-28 -> 9-13 ms at 0.5 ms).
+(bench/bench_progress.py, 100 at once, first frame after 1 s: p99 12-28 -> 9-15 ms at 0.5 ms).
 
 Big buffers (glibc only):
 
