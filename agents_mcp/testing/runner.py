@@ -100,40 +100,9 @@ def progress_text(record: TestRunRecord) -> tuple[int, int, str]:
     return done, total, f"{done}/{total} runs done, {passed} passed"
 
 
-def _side(record: TestRunRecord, index: int) -> tuple[str | None, dict[str, Any] | None]:
-    """(invocation id, last invocation) of the candidate (0) or the live baseline (1)."""
-    if index == 0:
-        return record.invocation_id, record.invocation
-    assert record.baseline is not None
-    return record.baseline.invocation_id, record.baseline.invocation
-
-
 def _side_done(record: TestRunRecord, index: int) -> bool:
-    current = _side(record, index)[1]
+    current = record.side(index)[1]
     return current is not None and analysis.invocation_done(current)
-
-
-def _set_side(record: TestRunRecord, index: int, invocation: dict[str, Any] | None) -> None:
-    if index == 0:
-        record.invocation = invocation
-    elif record.baseline is not None:
-        record.baseline.invocation = invocation
-
-
-def _signature(record: TestRunRecord) -> tuple[object, ...]:
-    """What a poll may change: the status, and per side the runs per status and the grouping."""
-    out: list[object] = [record.status]
-    sides = [record.invocation, record.baseline.invocation if record.baseline else None]
-    for invocation in sides:
-        if invocation is None:
-            out.append(None)
-            continue
-        counts: dict[object, int] = {}
-        for run in invocation.get("test_runs") or ():
-            status = run.get("status") if isinstance(run, dict) else None
-            counts[status] = counts.get(status, 0) + 1
-        out.append((tuple(sorted(counts.items(), key=repr)), invocation.get("bucketing_status")))
-    return tuple(out)
 
 
 class _Job:
@@ -433,7 +402,7 @@ class TestRunManager:
     async def _poll(self, job: _Job) -> None:
         record = job.record
         failures = 0
-        saved, saved_at = _signature(record), time.monotonic()  # launch/resume stored it
+        saved, saved_at = record.poll_signature(), time.monotonic()  # launch/resume stored it
         try:
             with job.scope:
                 while not record.finished:
@@ -461,7 +430,7 @@ class TestRunManager:
                             if record.status != "done":
                                 await self._cancel_upstream(record)
                             await self._clean_up(record)
-                    state = _signature(record)
+                    state = record.poll_signature()
                     stale = time.monotonic() - saved_at >= self.lease_seconds / 2
                     if state != saved or stale or record.finished:
                         if not await self._save(job):
@@ -488,22 +457,22 @@ class TestRunManager:
         sides = 2 if record.baseline is not None and record.baseline.source == "live" else 1
         answers: list[Callable[[], dict[str, Any]] | None] = []
         for index in range(sides):
-            invocation_id = _side(record, index)[0]
+            invocation_id = record.side(index)[0]
             later = None
             if invocation_id is not None and not _side_done(record, index):
                 later = await self.api.get_invocation_later(invocation_id)
             answers.append(later)
         for index, parse in enumerate(answers):
             if parse is not None:
-                _set_side(record, index, None)
+                record.set_side(index, None)
                 try:
-                    _set_side(record, index, parse())
+                    record.set_side(index, parse())
                 except Exception:  # a malformed answer: the last stored document again
                     stored = await self.store.get(record.run_id)
                     if stored is not None:
-                        _set_side(record, index, _side(stored, index)[1])
+                        record.set_side(index, stored.side(index)[1])
                     raise
-        present = [f for f in (_side(record, i)[1] for i in range(sides)) if f is not None]
+        present = [f for f in (record.side(i)[1] for i in range(sides)) if f is not None]
         if present and all(analysis.invocation_done(f) for f in present):
             cancelled = any(f.get("cancelled") for f in present)
             record.status = "cancelled" if cancelled else "done"
