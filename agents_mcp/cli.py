@@ -1,7 +1,8 @@
 """Command line: parse arguments, load settings, hand over. No logic lives here.
 
 Heavy modules (mcp, httpx, the sandbox) are imported inside the subcommand that needs them, so
-`agents-mcp --help` and the stdio start-up stay fast.
+`agents-mcp --help` and the stdio start-up stay fast. `serve` and `test` tune the process first
+(agents_mcp/runtime.py: short GIL turns, big buffers returned to the system).
 """
 
 from __future__ import annotations
@@ -91,6 +92,10 @@ def main(argv: list[str] | None = None) -> None:
             legacy_simulate=args.legacy_simulate == "on",
         )
         return
+    if command in ("serve", "test"):
+        from agents_mcp.runtime import tune_process
+
+        tune_process()  # short GIL turns, big buffers returned to the system
     if command == "test":
         from agents_mcp.testing.command import run_test_command
 

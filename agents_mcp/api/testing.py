@@ -12,8 +12,9 @@ request models, which the server's start-up does not need).
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeAlias, TypeVar
 from urllib.parse import quote
 
@@ -198,6 +199,44 @@ class TestingAPI:
             limit=min(_INVOCATION_BYTES, self.max_response_bytes),
         )
         return self._parse(op, TestInvocation, answer)
+
+    async def get_invocation_later(self, invocation_id: str) -> Callable[[], JSONObject]:
+        """GET an invocation, parsed only when the returned function is called: a caller holding
+        the previous one (megabytes for a suite of 1,000 runs) drops it first, so the two are
+        never in memory together. The function checks the body as `get_invocation` does (same
+        errors) and returns the JSON as the API sent it."""
+        from pydantic import ValidationError
+
+        from agents_mcp.api.testing_models import TestInvocation
+
+        op = Operation("get_invocation", validate_id(invocation_id, "invocation"), idempotent=True)
+        held = [
+            await self._call(
+                op,
+                "GET",
+                self._convai_url("test-invocations", invocation_id),
+                limit=min(_INVOCATION_BYTES, self.max_response_bytes),
+            )
+        ]
+
+        def parse() -> JSONObject:
+            body = held.pop()  # the body goes once parsed; an error quotes only its start
+            try:
+                data = json.loads(body)
+            except ValueError:
+                data = None
+            head = body[:1024]
+            del body
+            try:
+                TestInvocation.model_validate(data)
+            except ValidationError:
+                self._parse(op, TestInvocation, head)  # raises the same error as get_invocation
+                raise
+            if not isinstance(data, dict):  # pragma: no cover - the model accepts only objects
+                raise TypeError("an invocation is a JSON object")
+            return data
+
+        return parse
 
     async def list_invocations(
         self,

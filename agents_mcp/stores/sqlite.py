@@ -1,10 +1,12 @@
 """The embedded store: one SQLite file (stdlib sqlite3, WAL) in the data directory.
 
 The default when no database URL is set: results outlive the server, and several processes of
-one host may share the file (a desktop app and an editor each start one). Calls are synchronous
-under the hood (one small local transaction each, well under a millisecond) and exposed through
-the async `Store` interface. Not a store for replicas on several hosts: SQLite's locks do not hold
-on network file systems (see docs/deploy.md).
+one host may share the file (a desktop app and an editor each start one). Each call is one small
+local transaction, run in a worker thread one at a time (a capacity limiter of 1 serializes the
+one connection): the event loop goes on while SQLite works (it releases the GIL), so a burst of
+100 simulations starting at once does not hold up the first progress notifications; the JSON
+encoding happens in that thread too. Not a store for replicas on several hosts: SQLite's locks
+do not hold on network file systems (see docs/deploy.md).
 
 Jobs of a process that no longer exists are found at once (same host: the owner id carries the
 pid), besides the lease every store has. The schema is versioned (`schema_version`) and migrated
@@ -19,9 +21,11 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import anyio
 
 from agents_mcp.stores.base import (
     UNFINISHED,
@@ -67,6 +71,8 @@ _MIGRATIONS: dict[int, str] = {
     """,
 }
 
+_T = TypeVar("_T")
+
 _COLUMNS = "kind, record_id, status, created_at, updated_at, owner, lease_expires, data"
 
 
@@ -83,7 +89,10 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact ASCII JSON: one byte a character in memory, and SQLite binds it without a UTF-8
+    copy (with ensure_ascii=False, one curly quote in a 16 MB document makes the text 2-4 bytes
+    a character, plus its UTF-8 copy)."""
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _row(row: tuple[Any, ...]) -> StoredRecord:
@@ -106,11 +115,19 @@ class SQLiteStore:
         self.path = Path(data_dir).expanduser() / FILENAME
         self.owner = owner or new_owner_id()
         self._db: sqlite3.Connection | None = None
+        self._one_at_a_time: anyio.CapacityLimiter | None = None  # made on the loop, when used
+
+    async def _in_thread(self, call: Callable[[], _T]) -> _T:
+        """`call` in a worker thread, after the calls before it (one connection, one thread at a
+        time). Not abandoned when the caller is cancelled: a write always completes."""
+        if self._one_at_a_time is None:
+            self._one_at_a_time = anyio.CapacityLimiter(1)
+        return await anyio.to_thread.run_sync(call, limiter=self._one_at_a_time)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     async def open(self) -> None:
-        self.open_sync()
+        await self._in_thread(self.open_sync)
 
     def open_sync(self) -> SQLiteStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,9 +179,12 @@ class SQLiteStore:
             raise
 
     async def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        def close() -> None:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+        await self._in_thread(close)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -184,45 +204,61 @@ class SQLiteStore:
         created_at: float,
         lease_seconds: float | None = None,
     ) -> bool:
-        now = time.time()
-        lease = now + lease_seconds if lease_seconds and status in UNFINISHED else None
-        cursor = self.db.execute(
-            f"""INSERT INTO records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (kind, record_id) DO UPDATE SET
-                    status = excluded.status, updated_at = excluded.updated_at,
-                    owner = excluded.owner, lease_expires = excluded.lease_expires,
-                    data = excluded.data
-                WHERE records.owner IS excluded.owner OR records.owner IS NULL""",
-            (kind, record_id, status, created_at, now, self.owner, lease, _dump(data)),
-        )
-        return cursor.rowcount == 1
+        def put() -> bool:
+            now = time.time()
+            lease = now + lease_seconds if lease_seconds and status in UNFINISHED else None
+            cursor = self.db.execute(
+                f"""INSERT INTO records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (kind, record_id) DO UPDATE SET
+                        status = excluded.status, updated_at = excluded.updated_at,
+                        owner = excluded.owner, lease_expires = excluded.lease_expires,
+                        data = excluded.data
+                    WHERE records.owner IS excluded.owner OR records.owner IS NULL""",
+                (kind, record_id, status, created_at, now, self.owner, lease, _dump(data)),
+            )
+            return cursor.rowcount == 1
+
+        return await self._in_thread(put)
 
     async def get(self, kind: str, record_id: str) -> StoredRecord | None:
-        row = self.db.execute(
-            f"SELECT {_COLUMNS} FROM records WHERE kind = ? AND record_id = ?", (kind, record_id)
-        ).fetchone()
-        return None if row is None else _row(row)
+        def get() -> StoredRecord | None:
+            row = self.db.execute(
+                f"SELECT {_COLUMNS} FROM records WHERE kind = ? AND record_id = ?",
+                (kind, record_id),
+            ).fetchone()
+            return None if row is None else _row(row)
+
+        return await self._in_thread(get)
 
     async def list(self, kind: str, limit: int = 100) -> list[StoredRecord]:
-        rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM records WHERE kind = ? ORDER BY created_at DESC LIMIT ?",
-            (kind, limit),
-        )
-        return [_row(row) for row in rows]
+        def select() -> builtins.list[StoredRecord]:
+            rows = self.db.execute(
+                f"SELECT {_COLUMNS} FROM records WHERE kind = ? ORDER BY created_at DESC LIMIT ?",
+                (kind, limit),
+            )
+            return [_row(row) for row in rows]
+
+        return await self._in_thread(select)
 
     async def count(self, kind: str) -> int:
-        row = self.db.execute("SELECT COUNT(*) FROM records WHERE kind = ?", (kind,)).fetchone()
-        return int(row[0])
+        def count() -> int:
+            sql = "SELECT COUNT(*) FROM records WHERE kind = ?"
+            return int(self.db.execute(sql, (kind,)).fetchone()[0])
+
+        return await self._in_thread(count)
 
     async def prune(self, kind: str, keep: int) -> int:
-        cursor = self.db.execute(
+        return await self._write(
             """DELETE FROM records WHERE kind = ? AND status NOT IN ('queued', 'running')
                AND record_id NOT IN (
                    SELECT record_id FROM records WHERE kind = ?
                    AND status NOT IN ('queued', 'running') ORDER BY created_at DESC LIMIT ?)""",
             (kind, kind, keep),
         )
-        return cursor.rowcount
+
+    async def _write(self, sql: str, params: tuple[Any, ...]) -> int:
+        """One statement in the worker thread; the rows it changed."""
+        return await self._in_thread(lambda: self.db.execute(sql, params).rowcount)
 
     # --- leases ---------------------------------------------------------------------------------
 
@@ -231,12 +267,11 @@ class SQLiteStore:
         if not ids:
             return 0
         marks = ", ".join("?" * len(ids))
-        cursor = self.db.execute(
+        return await self._write(
             f"""UPDATE records SET lease_expires = ? WHERE kind = ? AND owner = ?
                 AND status IN ('queued', 'running') AND record_id IN ({marks})""",
             (time.time() + lease_seconds, kind, self.owner, *ids),
         )
-        return cursor.rowcount
 
     def presumed_dead(self, record: StoredRecord, now: float) -> bool:
         """An unfinished record whose owner stopped: its lease lapsed, or (same host) its process
@@ -251,16 +286,20 @@ class SQLiteStore:
         return pid == os.getpid() or not _pid_alive(pid)  # same pid, other owner: a past life
 
     async def stale(self, kind: str, now: float, limit: int = 20) -> builtins.list[StoredRecord]:
-        rows = self.db.execute(
-            f"""SELECT {_COLUMNS} FROM records WHERE kind = ? AND status IN ('queued', 'running')
-                AND (owner IS NULL OR owner != ?) ORDER BY created_at""",
-            (kind, self.owner),
-        )
-        found = [_row(row) for row in rows]
-        return [record for record in found if self.presumed_dead(record, now)][:limit]
+        def select() -> builtins.list[StoredRecord]:
+            rows = self.db.execute(
+                f"""SELECT {_COLUMNS} FROM records WHERE kind = ?
+                    AND status IN ('queued', 'running') AND (owner IS NULL OR owner != ?)
+                    ORDER BY created_at""",
+                (kind, self.owner),
+            )
+            found = [_row(row) for row in rows]
+            return [record for record in found if self.presumed_dead(record, now)][:limit]
+
+        return await self._in_thread(select)
 
     async def claim(self, kind: str, record: StoredRecord, lease_seconds: float) -> bool:
-        cursor = self.db.execute(
+        changed = await self._write(
             """UPDATE records SET owner = ?, lease_expires = ?, updated_at = ?
                WHERE kind = ? AND record_id = ? AND owner IS ? AND updated_at = ?
                AND lease_expires IS ? AND status IN ('queued', 'running')""",
@@ -275,16 +314,15 @@ class SQLiteStore:
                 record.lease_expires,
             ),
         )
-        return cursor.rowcount == 1
+        return changed == 1
 
     async def release(self, kind: str, record_ids: Iterable[str]) -> int:
         ids = list(record_ids)
         if not ids:
             return 0
         marks = ", ".join("?" * len(ids))
-        cursor = self.db.execute(
+        return await self._write(
             f"""UPDATE records SET lease_expires = 0 WHERE kind = ? AND owner = ?
                 AND record_id IN ({marks})""",
             (kind, self.owner, *ids),
         )
-        return cursor.rowcount

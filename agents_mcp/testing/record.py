@@ -13,7 +13,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agents_mcp.testing.analysis import TestSpec
@@ -90,8 +90,48 @@ class TestRunRecord:
         return self.status in FINISHED
 
     def document(self) -> dict[str, Any]:
-        """The whole record as JSON-ready data (the test-run:// resource, the store)."""
-        return {"kind": KIND, **asdict(self)}
+        """The whole record as JSON-ready data (the test-run:// resource, the store).
+
+        Shallow: the invocation documents (megabytes for a big suite) are shared with the
+        record, not copied; serialize the result, never change it.
+        """
+        doc: dict[str, Any] = {"kind": KIND}
+        for item in fields(self):
+            doc[item.name] = getattr(self, item.name)
+        doc["tests"] = [asdict(test) for test in self.tests]
+        if self.baseline is not None:
+            side = self.baseline
+            doc["baseline"] = {item.name: getattr(side, item.name) for item in fields(side)}
+        return doc
+
+    def side(self, index: int) -> tuple[str | None, dict[str, Any] | None]:
+        """(invocation id, last invocation) of the candidate (0) or the live baseline (1)."""
+        if index == 0:
+            return self.invocation_id, self.invocation
+        assert self.baseline is not None
+        return self.baseline.invocation_id, self.baseline.invocation
+
+    def set_side(self, index: int, invocation: dict[str, Any] | None) -> None:
+        if index == 0:
+            self.invocation = invocation
+        elif self.baseline is not None:
+            self.baseline.invocation = invocation
+
+    def poll_signature(self) -> tuple[object, ...]:
+        """What a poll may change: the status, and per side the runs per status and the
+        grouping (the runner stores the record when this changed)."""
+        out: list[object] = [self.status]
+        for invocation in (self.invocation, self.baseline.invocation if self.baseline else None):
+            if invocation is None:
+                out.append(None)
+                continue
+            counts: dict[object, int] = {}
+            for run in invocation.get("test_runs") or ():
+                status = run.get("status") if isinstance(run, dict) else None
+                counts[status] = counts.get(status, 0) + 1
+            grouping = invocation.get("bucketing_status")
+            out.append((tuple(sorted(counts.items(), key=repr)), grouping))
+        return tuple(out)
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> TestRunRecord:

@@ -8,13 +8,16 @@ Rules:
   (all tests, repeat_count) and, with a live baseline, one more for the baseline. Whatever fails
   on the way, what was created is deleted and what was started is cancelled.
 - Following is one background job per run: each poll interval it GETs each unfinished invocation
-  once, however many callers wait (they wait on the job's updates), stores the record, and
-  reports progress to every waiter. When done, ad-hoc tests are deleted unless kept.
+  once, however many callers wait (they wait on the job's updates), and reports progress to every
+  waiter. It stores the record when a run's status changed (or at least every half lease), not
+  on every poll: an invocation of 1,000 runs is megabytes. When done, ad-hoc tests are deleted
+  unless kept.
 - The store (testing/store.py) may be shared by replicas (PostgreSQL): a running run holds a
-  lease there, renewed by a keeper task while this process follows it. A run whose owner stopped
-  renewing (killed, or released on shutdown) is claimed by the keeper of another process, or by
-  the first one to read it, and followed from the invocation ids stored (polled, summarized, its
-  ad-hoc tests deleted); one stopped before its run started is marked failed and cleaned up.
+  lease there, renewed by the keeper (testing/keeper.py) while this process follows it. A run
+  whose owner stopped renewing (killed, or released on shutdown) is claimed by the keeper of
+  another process, or by the first one to read it, and followed from the invocation ids stored
+  (polled, summarized, its ad-hoc tests deleted); one stopped before its run started is marked
+  failed and cleaned up.
   A process that reads a run another live process follows polls the stored record instead.
 """
 
@@ -31,6 +34,7 @@ from anyio.abc import TaskGroup
 
 from agents_mcp.api.errors import APIError
 from agents_mcp.testing import agent_config, analysis, views
+from agents_mcp.testing.keeper import RunKeeper
 from agents_mcp.testing.record import (
     BaselineSide,
     StoredTest,
@@ -39,7 +43,6 @@ from agents_mcp.testing.record import (
     UnknownRunError,
     new_run_id,
 )
-from agents_mcp.testing.store import from_data
 from agents_mcp.testing.suite import PlannedTest, SuiteError, mocked_tools, scenario_body
 
 if TYPE_CHECKING:
@@ -97,6 +100,11 @@ def progress_text(record: TestRunRecord) -> tuple[int, int, str]:
     return done, total, f"{done}/{total} runs done, {passed} passed"
 
 
+def _side_done(record: TestRunRecord, index: int) -> bool:
+    current = record.side(index)[1]
+    return current is not None and analysis.invocation_done(current)
+
+
 class _Job:
     """A run this process follows: its record (the latest state), and events for waiters."""
 
@@ -133,11 +141,12 @@ class TestRunManager:
         self._jobs: dict[str, _Job] = {}
         self._unsaved: dict[str, TestRunRecord] = {}  # finished, the store was down
         self._tg: TaskGroup | None = None
+        self._keeper = RunKeeper(store, self._jobs, self._unsaved, self._resume, self.lease_seconds)
 
     async def __aenter__(self) -> TestRunManager:
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
-        self._tg.start_soon(self._keeper, name="test run store keeper")
+        self._tg.start_soon(self._keeper.run, name="test run store keeper")
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -148,7 +157,7 @@ class TestRunManager:
         self._tg = None
         with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_SECONDS):
             try:
-                await self._flush_unsaved()
+                await self._keeper.flush_unsaved()
                 if running:  # released: a process sharing the store takes them over at once
                     await self.store.release(running)
                     logger.info("%d running test run(s) handed over", len(running))
@@ -157,47 +166,13 @@ class TestRunManager:
 
     # --- leases: renewing ours, taking over theirs --------------------------------------------
 
-    async def _keeper(self) -> None:
-        """Renew this process's leases; write what the store missed; take over orphans."""
-        interval = max(0.2, self.lease_seconds / 4)
-        while True:
-            await anyio.sleep(interval)
-            try:
-                await self.store.renew([r for r, job in self._jobs.items() if not job.lost])
-                await self._flush_unsaved()
-                await self.adopt_stale()
-            except Exception as exc:  # the store is down: try again next round
-                logger.warning("test run store keeper: %s", exc)
-
-    async def _flush_unsaved(self) -> None:
-        for run_id, record in list(self._unsaved.items()):
-            await self.store.put(record)
-            self._unsaved.pop(run_id, None)
-
     async def adopt_stale(self) -> int:
         """Take over the running runs whose owner stopped renewing; returns how many."""
-        taken = 0
-        for stored in await self.store.stale():
-            if stored.record_id not in self._jobs and await self.store.claim(stored):
-                logger.warning("test run %s: taking over from %s", stored.record_id, stored.owner)
-                await self._resume(from_data(stored.data))
-                taken += 1
-        return taken
+        return await self._keeper.adopt_stale()
 
     async def _adopt_if_orphaned(self, run_id: str) -> None:
-        """Follow a running run no live process follows (its owner stopped)."""
-        if self._tg is None or run_id in self._jobs:
-            return
-        stored = await self.store.load(run_id)
-        if stored is None or stored.finished:
-            return
-        if stored.owner != self.store.owner:  # ours without a job: an earlier manager's
-            if not self.store.presumed_dead(stored, await self.store.now()):
-                return  # a live process follows it
-            if not await self.store.claim(stored):
-                return  # another process was quicker
-            logger.warning("test run %s: taking over from %s", run_id, stored.owner)
-        await self._resume(from_data(stored.data))
+        if self._tg is not None:
+            await self._keeper.adopt_if_orphaned(run_id)
 
     async def _resume(self, record: TestRunRecord) -> None:
         """Follow a run taken over; one whose run never started is failed and cleaned up."""
@@ -427,6 +402,7 @@ class TestRunManager:
     async def _poll(self, job: _Job) -> None:
         record = job.record
         failures = 0
+        saved, saved_at = record.poll_signature(), time.monotonic()  # launch/resume stored it
         try:
             with job.scope:
                 while not record.finished:
@@ -454,8 +430,12 @@ class TestRunManager:
                             if record.status != "done":
                                 await self._cancel_upstream(record)
                             await self._clean_up(record)
-                    if not await self._save(job):
-                        return
+                    state = record.poll_signature()
+                    stale = time.monotonic() - saved_at >= self.lease_seconds / 2
+                    if state != saved or stale or record.finished:
+                        if not await self._save(job):
+                            return
+                        saved, saved_at = state, time.monotonic()
                     job.notify()
                 with anyio.CancelScope(shield=True):
                     try:
@@ -469,22 +449,30 @@ class TestRunManager:
                 self._jobs.pop(record.run_id, None)
 
     async def _refresh(self, record: TestRunRecord) -> None:
-        """One GET per unfinished invocation; the record's status follows."""
-        sides: list[tuple[str | None, dict[str, Any] | None]] = [
-            (record.invocation_id, record.invocation)
-        ]
-        if record.baseline is not None and record.baseline.source == "live":
-            sides.append((record.baseline.invocation_id, record.baseline.invocation))
-        fresh: list[dict[str, Any] | None] = []
-        for invocation_id, current in sides:
-            if invocation_id is None or (current is not None and analysis.invocation_done(current)):
-                fresh.append(current)
-                continue
-            fresh.append((await self.api.get_invocation(invocation_id)).model_dump(mode="json"))
-        record.invocation = fresh[0]
-        if len(fresh) > 1 and record.baseline is not None:
-            record.baseline.invocation = fresh[1]
-        present = [f for f in fresh if f is not None]
+        """One GET per unfinished invocation; the record's status follows.
+
+        Memory: a big suite's invocation is megabytes of JSON (about 4x that parsed). Every GET
+        answers first (nothing changes when one fails); then, with no await in between (no
+        reader sees a side empty), each old document is dropped before its answer is parsed."""
+        sides = 2 if record.baseline is not None and record.baseline.source == "live" else 1
+        answers: list[Callable[[], dict[str, Any]] | None] = []
+        for index in range(sides):
+            invocation_id = record.side(index)[0]
+            later = None
+            if invocation_id is not None and not _side_done(record, index):
+                later = await self.api.get_invocation_later(invocation_id)
+            answers.append(later)
+        for index, parse in enumerate(answers):
+            if parse is not None:
+                record.set_side(index, None)
+                try:
+                    record.set_side(index, parse())
+                except Exception:  # a malformed answer: the last stored document again
+                    stored = await self.store.get(record.run_id)
+                    if stored is not None:
+                        record.set_side(index, stored.side(index)[1])
+                    raise
+        present = [f for f in (record.side(i)[1] for i in range(sides)) if f is not None]
         if present and all(analysis.invocation_done(f) for f in present):
             cancelled = any(f.get("cancelled") for f in present)
             record.status = "cancelled" if cancelled else "done"
@@ -584,10 +572,12 @@ class TestRunManager:
                     updated = job.updated
                     if not job.finished.is_set():
                         await updated.wait()
+                    # the job's own record, even once it ended: not parsed again from the store
+                    record = job.record if not job.lost else await self.get(run_id)
                 else:
                     await anyio.sleep(FOREIGN_POLL_SECONDS)
                     await self._adopt_if_orphaned(run_id)
-                record = await self.get(run_id)
+                    record = await self.get(run_id)
                 done, total, message = progress_text(record)
                 if progress is not None and done > reported:
                     reported = done
@@ -596,5 +586,5 @@ class TestRunManager:
                     except Exception:  # the client went away: the run goes on regardless
                         logger.debug("progress not sent", exc_info=True)
                 if record.finished:
-                    break
+                    return record
         return await self.get(run_id)
