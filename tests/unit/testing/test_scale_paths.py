@@ -12,7 +12,6 @@ from typing import Any
 
 import anyio
 import pytest
-from apiserver import APITestServer, Reply, make_api
 
 from agents_mcp.api import AgentsAPI, UpstreamError, create_http_client
 from agents_mcp.runtime import return_big_buffers
@@ -22,6 +21,7 @@ from agents_mcp.testing.record import BaselineSide, StoredTest, TestRunRecord
 from agents_mcp.testing.runner import TestRunManager
 from agents_mcp.testing.store import MemoryTestRunStore
 from agents_mcp.testing.suite import parse_suite
+from tests.support.apiserver import APITestServer, Reply, make_api
 
 pytestmark = pytest.mark.anyio
 AGENT = "agent_demo_support"
