@@ -342,9 +342,12 @@
     return box;
   }
 
-  function groupByRun(turns) {
+  /** {run number: turns} of one side (default the candidate; the baseline's are numbered 1, 2.. too). */
+  function groupByRun(turns, side) {
     var byRun = {};
-    turns.forEach(function (t) { (byRun[String(t.run)] = byRun[String(t.run)] || []).push(t); });
+    turns.forEach(function (t) {
+      if ((t.side || "candidate") === (side || "candidate")) (byRun[String(t.run)] = byRun[String(t.run)] || []).push(t);
+    });
     return byRun;
   }
 
@@ -356,7 +359,10 @@
         var sc = res.structuredContent || {};
         if (res.isError || !Array.isArray(sc.turns)) throw new Error(resultText(res) || "no turns");
         turns = turns.concat(sc.turns);
-        if (sc.page < sc.pages && n < MAX_TRANSCRIPT_PAGES) return page(n + 1);
+        // the baseline's turns come after the candidate's: once they start, nothing is left
+        var last = sc.turns[sc.turns.length - 1];
+        var more = sc.page < sc.pages && !(last && last.side === "baseline");
+        if (more && n < MAX_TRANSCRIPT_PAGES) return page(n + 1);
         return groupByRun(turns);
       });
     }
@@ -365,14 +371,17 @@
 
   /** get_test_results(detail="transcript"): one test's runs, each as a timeline. */
   function testTranscriptView(sc) {
-    var byRun = groupByRun(sc.turns || []);
     var box = h("div", { class: "test-transcript" },
       h("h1", { text: sc.test || "Transcript" }),
       h("div", { class: "meta" }, pill(sc.status, verdictKind(sc.status)), h("span", { class: "mono", text: sc.run_id }),
         sc.pages > 1 ? h("span", { text: "page " + sc.page + " of " + sc.pages }) : null));
-    Object.keys(byRun).sort(function (a, b) { return a - b; }).forEach(function (run) {
-      box.appendChild(h("h2", { text: "Run " + run }));
-      box.appendChild(h("div", { class: "timeline", "data-run": run }, byRun[run].map(function (t, i) { return turnView(t, i); })));
+    ["candidate", "baseline"].forEach(function (side) {
+      var byRun = groupByRun(sc.turns || [], side);
+      Object.keys(byRun).sort(function (a, b) { return a - b; }).forEach(function (run) {
+        box.appendChild(h("h2", { text: (side === "baseline" ? "Baseline run " : "Run ") + run }));
+        box.appendChild(h("div", { class: "timeline", "data-run": run, "data-side": side },
+          byRun[run].map(function (t, i) { return turnView(t, i); })));
+      });
     });
     if (sc.next) box.appendChild(h("p", { class: "muted" }, "Next: ", h("code", { text: sc.next })));
     return box;

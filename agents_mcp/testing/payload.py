@@ -14,6 +14,7 @@ BaselineSource = Literal["live", "stored"]
 Change = Literal["improved", "regressed", "same", "new"]
 Fault = Literal["test", "agent"]
 Role = Literal["user", "agent"]
+Side = Literal["candidate", "baseline"]  # whose run an item of detail="runs"/"transcript" is
 
 
 class RunCounts(TypedDict):

@@ -3,7 +3,10 @@
 No I/O. The summary is clipped level by level until text + compact structured JSON fit
 SUMMARY_BUDGET bytes (3 tests x 3 repeats must fit). `runs` lists every run of every (or one)
 test with its verdict and rationale, paged; `transcript` shows the turns of one test's runs,
-paged. Every view that has more names the exact call that fetches it.
+paged. Both list the baseline side's runs too (live or stored), after the candidate's, each item
+marked `side` "candidate" | "baseline"; each side keeps its own run numbers 1, 2, ... (the
+candidate's are the ones the summary's failures and divergence name). Every view that has more
+names the exact call that fetches it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from agents_mcp.testing.payload import (
     BaselineInfo,
     BaselineRate,
     RunCounts,
+    Side,
     TestRunPayload,
     TestSummary,
 )
@@ -246,6 +250,26 @@ def _run_item(index: int, run: Mapping[str, Any]) -> dict[str, Any]:
     return item
 
 
+def _sides(record: TestRunRecord, stored: StoredTest) -> list[tuple[Side, list[Mapping[str, Any]]]]:
+    """(side, runs of `stored`) for the candidate, then the baseline when it has runs of it."""
+    out: list[tuple[Side, list[Mapping[str, Any]]]] = [
+        ("candidate", list(analysis.runs_by_test(record.invocation, stored.test_id)))
+    ]
+    side = record.baseline
+    base: list[Mapping[str, Any]] = []
+    if side is not None and side.runs_by_name is not None:
+        base = [r for r in side.runs_by_name.get(stored.name) or [] if isinstance(r, Mapping)]
+    elif side is not None:
+        base = list(analysis.runs_by_test(side.invocation, stored.test_id))
+    if base:
+        out.append(("baseline", base))
+    return out
+
+
+def _label(item: Mapping[str, Any]) -> str:
+    return f"baseline run {item['run']}" if item.get("side") == "baseline" else f"run {item['run']}"
+
+
 def _paged(items: list[dict[str, Any]], limit: int) -> list[list[dict[str, Any]]]:
     pages: list[list[dict[str, Any]]] = [[]]
     used = 0
@@ -269,8 +293,9 @@ def runs_view(record: TestRunRecord, test: str | None = None, page: int = 1) -> 
     """Every run of each test (or of `test`): status, rationale per condition, turns, credits."""
     items: list[dict[str, Any]] = []
     for stored in _pick(record, test):
-        for i, run in enumerate(analysis.runs_by_test(record.invocation, stored.test_id), 1):
-            items.append({"test": stored.name, **_run_item(i, run)})
+        for side, runs in _sides(record, stored):
+            for i, run in enumerate(runs, 1):
+                items.append({"test": stored.name, "side": side, **_run_item(i, run)})
     pages = _paged(items, RUNS_PAGE_BYTES)
     shown = _page(pages, page)
     structured: dict[str, Any] = {
@@ -283,7 +308,7 @@ def runs_view(record: TestRunRecord, test: str | None = None, page: int = 1) -> 
     }
     lines = [f"Test run {record.run_id} {record.status}: runs, page {page} of {len(pages)}"]
     for item in shown:
-        lines.append(f"{item['test']} run {item['run']}: {item['status']}, {item['turns']} turns")
+        lines.append(f"{item['test']} {_label(item)}: {item['status']}, {item['turns']} turns")
         lines += [f"  - {m}" for m in item.get("rationale", [])]
     if page < len(pages):
         structured["next"] = call(record.run_id, detail="runs", page=page + 1)
@@ -301,9 +326,10 @@ def transcript_view(
         raise PageError(f"Name the test: detail='transcript' needs test=… (one of {names})")
     stored = chosen[0]
     items: list[dict[str, Any]] = []
-    for r, run in enumerate(analysis.runs_by_test(record.invocation, stored.test_id), 1):
-        for i, turn in enumerate(parse_turns(analysis.turns_of(run))):
-            items.append({"run": r, **condense_turn(i, turn)})
+    for side, runs in _sides(record, stored):
+        for r, run in enumerate(runs, 1):
+            for i, turn in enumerate(parse_turns(analysis.turns_of(run))):
+                items.append({"run": r, "side": side, **condense_turn(i, turn)})
     pages = _paged(items, TRANSCRIPT_PAGE_BYTES - 1_000)
     shown = _page(pages, page)
     structured: dict[str, Any] = {
@@ -322,7 +348,7 @@ def transcript_view(
             for t in item.get("tools", [])
         )
         said = f"{item['role']}: {item.get('text', '')} {tools}".rstrip()
-        lines.append(f"run {item['run']} #{item['i']} {said}")
+        lines.append(f"{_label(item)} #{item['i']} {said}")
     if page < len(pages):
         structured["next"] = call(
             record.run_id, detail="transcript", test=stored.name, page=page + 1

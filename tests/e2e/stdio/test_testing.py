@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from agents_mcp.simulations.views import TRANSCRIPT_PAGE_BYTES
 from tests.support.mcp_fixture import sandbox_env, stdio_server, text_of
 
 pytestmark = pytest.mark.anyio
@@ -148,11 +149,78 @@ async def test_pass_rates_flaky_live_baseline_stored_baseline_and_cleanup(
         detail = await client.call_tool(
             "get_test_results", {"run_id": run_id, "detail": "runs", "test": "refund"}
         )
-        assert [r["run"] for r in detail.structured_content["runs"]] == [1, 2, 3, 4]
+        items = detail.structured_content["runs"]
+        assert [r["run"] for r in items if r["side"] == "candidate"] == [1, 2, 3, 4]
+        assert [r["side"] for r in items] == ["candidate"] * 4 + ["baseline"] * 4
         transcript = await client.call_tool(
             "get_test_results", {"run_id": run_id, "detail": "transcript", "test": "discount"}
         )
-        assert {t["run"] for t in transcript.structured_content["turns"]} == {1, 2, 3, 4}
+        turns = transcript.structured_content["turns"]
+        assert {t["run"] for t in turns if t["side"] == "candidate"} == {1, 2, 3, 4}
+        # a stored baseline's runs (copied from the earlier run) are listed too
+        stored = await client.call_tool(
+            "get_test_results",
+            {"run_id": q["run_id"], "detail": "runs", "test": "discount"},
+        )
+        assert [(r["side"], r["run"], r["status"]) for r in stored.structured_content["runs"]] == [
+            *(("candidate", n, "failed") for n in (1, 2)),
+            *(("baseline", n, "passed") for n in (1, 2, 3, 4)),
+        ]
+
+
+async def test_runs_and_transcripts_show_the_live_baselines_runs_marked(
+    fresh_sandbox: Any, tmp_path: Path
+) -> None:
+    """The override fixes `discount`: the baseline's failing verdicts, reasons and turns are
+    readable next to the candidate's, each run marked by side, the candidate numbered 1, 2."""
+    async with stdio_server(env(fresh_sandbox, tmp_path), log_dir=tmp_path) as (client, _):
+        result = await client.call_tool(
+            "run_tests",
+            {
+                "agent_id": AGENT,
+                "tests": [DISCOUNT],
+                "repeat": 2,
+                "agent_config_override": OVERRIDE,
+                "baseline": {},
+            },
+        )
+        assert not result.is_error, text_of(result)
+        run_id = result.structured_content["run_id"]
+        assert by_name(result)["discount"]["delta"] == "0/2 → 2/2"
+
+        runs = await client.call_tool("get_test_results", {"run_id": run_id, "detail": "runs"})
+        assert not runs.is_error, text_of(runs)
+        items = runs.structured_content["runs"]
+        assert [(r["side"], r["run"], r["status"]) for r in items] == [
+            ("candidate", 1, "passed"),
+            ("candidate", 2, "passed"),
+            ("baseline", 1, "failed"),
+            ("baseline", 2, "failed"),
+        ]
+        assert all(r["rationale"] for r in items if r["side"] == "baseline")
+        text = text_of(runs)
+        assert "discount run 1: passed" in text and "discount baseline run 2: failed" in text
+
+        # every page of the transcripts, each within its byte budget
+        turns, texts, page, pages = [], [], 1, 1
+        while page <= pages:
+            args = {"run_id": run_id, "detail": "transcript", "test": "discount", "page": page}
+            transcript = await client.call_tool("get_test_results", args)
+            assert not transcript.is_error, text_of(transcript)
+            sc = transcript.structured_content
+            assert len(json.dumps(sc).encode()) < TRANSCRIPT_PAGE_BYTES
+            turns += sc["turns"]
+            texts.append(text_of(transcript))
+            page, pages = page + 1, sc["pages"]
+        assert pages > 1
+        sides = [(t["side"], t["run"]) for t in turns]
+        assert sides == sorted(sides, key=lambda s: s[0] == "baseline")  # the candidate first
+        # every turn of every run of both sides, as many as detail="runs" counted
+        assert {(r["side"], r["run"]): r["turns"] for r in items} == {
+            key: sides.count(key) for key in set(sides)
+        }
+        text = "\n".join(texts)
+        assert "\nrun 1 #0 " in text and "\nbaseline run 1 #0 " in text
 
 
 async def test_summary_of_three_tests_three_repeats_fits_its_budget(
