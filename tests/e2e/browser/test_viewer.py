@@ -230,14 +230,15 @@ async def test_viewer_shows_a_real_test_run_and_loads_transcripts_through_the_ho
         page_result = await client.call_tool(
             "get_test_results", {"run_id": run_id, "detail": "transcript", "test": FLAKY}
         )
-        pages = page_result.structured_content["pages"]
-        fetches = [
-            (
-                "get_test_results",
-                {"run_id": run_id, "detail": "transcript", "test": FLAKY, "page": n},
-            )
-            for n in range(1, pages + 1)
-        ]
+        # the view fetches pages until the live baseline's turns start (they come last)
+        fetches: list[tuple[str, dict[str, Any]]] = []
+        for n in range(1, page_result.structured_content["pages"] + 1):
+            args = {"run_id": run_id, "detail": "transcript", "test": FLAKY, "page": n}
+            fetches.append(("get_test_results", args))
+            shown = (await client.call_tool("get_test_results", args)).structured_content
+            if shown["turns"][-1]["side"] == "baseline":
+                break
+        assert len(fetches) < page_result.structured_content["pages"]
         calls: list[tuple[str, dict[str, Any]]] = []
 
         async def call_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -287,7 +288,21 @@ async def test_viewer_shows_a_real_test_run_and_loads_transcripts_through_the_ho
             # a transcript result of the real get_test_results, handed over as it is
             host = setup(html, wire(page_result), theme="light")
             page, frame, log = await show(browser, host, theme="light", width=700, call=call_tool)
-            runs = {t["run"] for t in page_result.structured_content["turns"]}
+            runs = {(t["side"], t["run"]) for t in page_result.structured_content["turns"]}
             assert await frame.locator(".timeline[data-run]").count() == len(runs) > 0
+            candidate = {run for side, run in runs if side == "candidate"}
+            assert await frame.locator('.timeline[data-side="candidate"]').count() == len(candidate)
+            assert log.errors == []
+            await page.close()
+            # the last page holds the live baseline's runs: shown apart, headed as such
+            args = {"run_id": run_id, "detail": "transcript", "test": FLAKY}
+            last = await client.call_tool(
+                "get_test_results", {**args, "page": page_result.structured_content["pages"]}
+            )
+            host = setup(html, wire(last), theme="light")
+            page, frame, log = await show(browser, host, theme="light", width=700, call=call_tool)
+            based = frame.locator('.timeline[data-side="baseline"]')
+            assert await based.count() == len({t["run"] for t in last.structured_content["turns"]})
+            assert "Baseline run " in await frame.locator(".test-transcript").inner_text()
             assert log.errors == []
             await page.close()
