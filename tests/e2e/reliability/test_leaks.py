@@ -328,9 +328,13 @@ async def test_a_thousand_mixed_calls_leave_no_connections_or_tasks(
         assert manager._jobs == {}, list(manager._jobs)
         # every stalled simulation ended by its cancellation (a stall outlasts the test)
         records = [await manager.store.get(i) for i in await manager.store.ids()]
-        cancelled = sum(1 for r in records if r is not None and r.status == "cancelled")
+        stalled = [r for r in records if r is not None and r.agent_id in mix.agents["stall"]]
+        assert all(r.status == "cancelled" for r in stalled), [r.status for r in stalled]
+        cancelled = len(stalled)
         asked = mix.outcomes.get("simulate_conversation:cancelled", 0) + mix.cancel_requests
-        assert cancelled == asked, (cancelled, asked)
+        # a client may give up before the server has created the simulation (no record then);
+        # cancel_simulation always names one that exists
+        assert mix.cancel_requests <= cancelled <= asked, (cancelled, asked)
         pool = spy.pool()
         limit = pool._max_keepalive_connections
         assert len(pool.connections) <= limit, pool.connections
