@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench soak bundle node-tools clean
+.PHONY: demo test services bench soak bundle node-tools clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,12 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/agents-mcp demo
 
-test: $(BIN)/.installed
+# What the end-to-end tests run for real: Chromium, PostgreSQL, Node 22 + the MCP tools.
+# Each script is a no-op when its part is already there (Debian packages need root or sudo).
+services:
+	for script in scripts/ci_*.sh; do bash "$$script" || exit 1; done
+
+test: $(BIN)/.installed services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check agents_mcp tests bench scripts
 	$(BIN)/mypy
