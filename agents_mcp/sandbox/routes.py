@@ -25,6 +25,7 @@ from agents_mcp.sandbox.errors import (
     unprocessable,
     validate_lenient,
 )
+from agents_mcp.sandbox.paging import page_of
 from agents_mcp.sandbox.respond import respond as _respond
 from agents_mcp.sandbox.respond import state_of as _state
 from agents_mcp.sandbox.store import summary
@@ -199,16 +200,9 @@ async def list_tools(request: Request) -> Response:
     else:
         docs = list(reversed(store.page(page_size=10_000).agents))  # oldest first: demo owners
     tools = tool_listing(docs, search=parsed.search, types=parsed.types or None)
-    offset = int(parsed.cursor) if parsed.cursor and parsed.cursor.isdigit() else 0
-    end = offset + parsed.page_size
-    has_more = end < len(tools)
+    page, next_cursor = page_of(tools, parsed.cursor, parsed.page_size)
     return _respond(
-        request,
-        {
-            "tools": tools[offset:end],
-            "has_more": has_more,
-            "next_cursor": str(end) if has_more else None,
-        },
+        request, {"tools": page, "has_more": next_cursor is not None, "next_cursor": next_cursor}
     )
 
 

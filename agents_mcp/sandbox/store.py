@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agents_mcp.jsontypes import JSONObject
+from agents_mcp.sandbox.paging import offset_of
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -99,7 +100,7 @@ class AgentStore:
         descending: bool = True,
     ) -> Page:
         """One page of agent documents. The cursor is an offset, opaque to clients."""
-        offset = int(cursor) if cursor and cursor.isdigit() else 0
+        offset = offset_of(cursor)
         column = "lower(name)" if sort_by == "name" else "seq"
         direction = "DESC" if descending else "ASC"
         where, args = "", []

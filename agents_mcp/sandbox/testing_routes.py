@@ -26,6 +26,7 @@ from agents_mcp.sandbox.errors import (
     unprocessable,
     validate_lenient,
 )
+from agents_mcp.sandbox.paging import page_of
 from agents_mcp.sandbox.respond import respond
 from agents_mcp.sandbox.state import SandboxState
 from agents_mcp.sandbox.testing_models import (
@@ -363,16 +364,10 @@ async def list_invocations(request: Request) -> Response:
     summaries = [_summary(inv) for inv in found]
     if query.search:
         summaries = [s for s in summaries if query.search.lower() in s["title"].lower()]
-    offset = int(query.cursor) if query.cursor and query.cursor.isdigit() else 0
-    end = offset + query.page_size
-    has_more = end < len(summaries)
+    page, next_cursor = page_of(summaries, query.cursor, query.page_size)
     return respond(
         request,
-        {
-            "results": summaries[offset:end],
-            "has_more": has_more,
-            "next_cursor": str(end) if has_more else None,
-        },
+        {"results": page, "has_more": next_cursor is not None, "next_cursor": next_cursor},
     )
 
 

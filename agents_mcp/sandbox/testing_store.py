@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from agents_mcp.jsontypes import JSONObject
+from agents_mcp.sandbox.paging import page_of
 
 _ALPHABET = string.ascii_lowercase + string.digits
 
@@ -128,9 +129,7 @@ class TestBook:
             docs = [d for d in docs if d.get("type") in types]
         if parent_folder_id and parent_folder_id != "root":
             docs = [d for d in docs if d.get("parent_folder_id") == parent_folder_id]
-        offset = int(cursor) if cursor and cursor.isdigit() else 0
-        chunk = docs[offset : offset + page_size]
-        has_more = offset + page_size < len(docs)
+        chunk, next_cursor = page_of(docs, cursor, page_size)
         items = [
             {
                 "id": d["id"],
@@ -143,7 +142,7 @@ class TestBook:
             }
             for d in chunk
         ]
-        return TestPage(items, str(offset + page_size) if has_more else None, has_more)
+        return TestPage(items, next_cursor, next_cursor is not None)
 
     # --- invocations ------------------------------------------------------------------------
 
