@@ -14,13 +14,12 @@ Usage (needs the dev extra): python scripts/generate_agent_config_models.py
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tempfile
 import typing
 from pathlib import Path
 from typing import Any
 
+from generate_request_models import generate  # same folder: scripts/ is on sys.path
 from pydantic import BaseModel, TypeAdapter, create_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,37 +97,7 @@ def main() -> None:
     schema = build_schema()
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as tmp:
         json.dump(schema, tmp)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "datamodel_code_generator",
-            "--input",
-            tmp.name,
-            "--input-file-type",
-            "jsonschema",
-            "--class-name",
-            ROOT_CLASS,
-            "--output-model-type",
-            "pydantic_v2.BaseModel",
-            "--target-python-version",
-            "3.11",
-            "--use-annotated",
-            "--field-constraints",
-            "--use-standard-collections",
-            "--use-union-operator",
-            "--enum-field-as-literal",
-            "all",
-            "--base-class",
-            "agents_mcp.api.strict.StrictModel",
-            "--disable-timestamp",
-            "--formatters",
-            "ruff-format",
-            "--output",
-            str(OUTPUT),
-        ],
-        check=True,
-    )
+    generate(Path(tmp.name), "jsonschema", OUTPUT, "--class-name", ROOT_CLASS)
     OUTPUT.write_text(HEADER + OUTPUT.read_text())
     print(f"wrote {OUTPUT.relative_to(ROOT)} ({len(schema.get('$defs', {}))} schemas)")
 

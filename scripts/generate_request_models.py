@@ -42,26 +42,19 @@ def reachable(schemas: dict, roots: list[str]) -> dict:
     return seen
 
 
-def main() -> None:
-    spec = json.loads(SPEC.read_text())
-    subset = reachable(spec["components"]["schemas"], REQUEST_BODIES)
-    doc = {
-        "openapi": "3.1.0",
-        "info": {"title": "requests", "version": "1"},
-        "paths": {},
-        "components": {"schemas": subset},
-    }
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as tmp:
-        json.dump(doc, tmp)
+def generate(source: Path, input_type: str, output: Path, *extra: str) -> None:
+    """Strict pydantic v2 models (extra=forbid via StrictModel) from `source` into `output`;
+    shared with generate_agent_config_models.py so both generated files read alike."""
     subprocess.run(
         [
             sys.executable,
             "-m",
             "datamodel_code_generator",
             "--input",
-            tmp.name,
+            str(source),
             "--input-file-type",
-            "openapi",
+            input_type,
+            *extra,
             "--output-model-type",
             "pydantic_v2.BaseModel",
             "--target-python-version",
@@ -78,10 +71,24 @@ def main() -> None:
             "--formatters",
             "ruff-format",
             "--output",
-            str(OUTPUT),
+            str(output),
         ],
         check=True,
     )
+
+
+def main() -> None:
+    spec = json.loads(SPEC.read_text())
+    subset = reachable(spec["components"]["schemas"], REQUEST_BODIES)
+    doc = {
+        "openapi": "3.1.0",
+        "info": {"title": "requests", "version": "1"},
+        "paths": {},
+        "components": {"schemas": subset},
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as tmp:
+        json.dump(doc, tmp)
+    generate(Path(tmp.name), "openapi", OUTPUT)
     OUTPUT.write_text(HEADER + OUTPUT.read_text())
     print(f"wrote {OUTPUT.relative_to(ROOT)} ({len(subset)} schemas)")
 
