@@ -29,8 +29,8 @@ from agents_mcp.errors import ConfigError
 from agents_mcp.logs import register_secret, setup_logging
 from agents_mcp.settings import Settings
 from agents_mcp.state import AppState
-from agents_mcp.tools import registry
-from agents_mcp.tools.errors import invalid_arguments, unknown_arguments
+from agents_mcp.tools import catalogue, registry
+from agents_mcp.warmup import StateSlot, WarmupGate
 
 logger = logging.getLogger("agents_mcp.server")
 
@@ -77,54 +77,13 @@ def enabled_tools(settings: Settings) -> frozenset[str]:
     return chosen
 
 
-# --- compact tools/list ----------------------------------------------------------------------
+# --- the server ----------------------------------------------------------------------------------
 
 
-def compact_schema(schema: Any) -> Any:
-    """Drop what a model does not need to call the tool (every byte is paid per conversation).
-
-    - the `title` pydantic puts on every schema node (property names say the same thing); only
-      schema-level `title` keys go: a property that is *named* "title" is kept;
-    - the `{"anyOf": [X, {"type": "null"}], "default": null}` of an optional argument becomes X:
-      leaving it out says the same, and the server still accepts an explicit null.
-    """
-    if isinstance(schema, list):
-        return [compact_schema(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    schema = _without_null_branch(schema)
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key == "title" and isinstance(value, str):
-            continue
-        if key in ("properties", "$defs", "definitions", "patternProperties") and isinstance(
-            value, dict
-        ):
-            out[key] = {name: compact_schema(sub) for name, sub in value.items()}
-        elif key in ("default", "const", "enum", "examples", "required"):
-            out[key] = value  # data, not schema
-        else:
-            out[key] = compact_schema(value)
-    return out
-
-
-def _without_null_branch(schema: dict[str, Any]) -> dict[str, Any]:
-    branches = schema.get("anyOf")
-    if not (
-        isinstance(branches, list)
-        and len(branches) == 2
-        and {"type": "null"} in branches
-        and "default" in schema
-        and schema["default"] is None
-    ):
-        return schema
-    (kept,) = [branch for branch in branches if branch != {"type": "null"}]
-    merged = {key: value for key, value in schema.items() if key not in ("anyOf", "default")}
-    return {**kept, **merged}
-
-
-class AgentsMCPServer(MCPServer[AppState]):
-    """An MCPServer whose tools/list is compacted once (each byte is paid per conversation).
+class AgentsMCPServer(MCPServer[StateSlot]):
+    """An MCPServer that lists its tools from the catalogue (tools/catalogue.py) and loads
+    their handlers when `load_handlers` is called: at build time, or in the warm-up after the
+    first tools/list (agents_mcp/warmup.py).
 
     Output schemas are not listed: results carry structured content all the same (the viewer
     and scripts read it), but no model needs its schema to call a tool, and eleven of them cost
@@ -134,28 +93,35 @@ class AgentsMCPServer(MCPServer[AppState]):
     transport can reach the running simulations (the HTTP sidecar interrupts them on SIGTERM).
     """
 
-    _listed: list[Tool] | None = None
-    _parameters: dict[str, list[str]] | None = None  # each tool's argument names, from _listed
     state: AppState | None = None
 
+    def __init__(self, *, enabled: frozenset[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.enabled = enabled
+        self._handlers_loaded = False
+
+    def load_handlers(self) -> None:
+        """Import and register the enabled tools, their resources and the prompts (once)."""
+        if self._handlers_loaded:
+            return
+        self._handlers_loaded = True
+        from agents_mcp.api.http import prepare_tls_context
+
+        prepare_tls_context()  # in a thread (OpenSSL reads the CA bundle without the GIL)
+        from agents_mcp import prompts
+
+        registry.register(self, self.enabled)
+        prompts.register(self, self.enabled)
+
     async def list_tools(self) -> list[Tool]:
-        if self._listed is None:
-            tools = await super().list_tools()
-            self._listed = [
-                tool.model_copy(
-                    update={
-                        "input_schema": compact_schema(tool.input_schema),
-                        "output_schema": None,
-                    }
-                )
-                for tool in tools
-            ]
-        return self._listed
+        return catalogue.listed(self.enabled)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Any = None
     ) -> CallToolResult | InputRequiredResult:
-        known = await self._argument_names(name)
+        from agents_mcp.tools.errors import invalid_arguments, unknown_arguments
+
+        known = catalogue.argument_names(name) if name in self.enabled else None
         unknown = [key for key in arguments if key not in known] if known is not None else []
         if unknown:
             # pydantic ignores arguments a tool does not take: a misspelt or removed one
@@ -172,15 +138,6 @@ class AgentsMCPServer(MCPServer[AppState]):
                 raise ToolError(invalid_arguments(name, exc.__cause__)) from exc.__cause__
             raise
 
-    async def _argument_names(self, name: str) -> list[str] | None:
-        """The arguments a tool takes (None for a tool this server does not have)."""
-        if self._parameters is None:
-            self._parameters = {
-                tool.name: list(tool.input_schema.get("properties", {}))
-                for tool in await self.list_tools()
-            }
-        return self._parameters.get(name)
-
     async def run_stdio_async(self) -> None:
         """Serve over stdin/stdout on the loop's own pipes (agents_mcp.stdio), no worker threads."""
         from agents_mcp.stdio import stdio_streams
@@ -188,14 +145,6 @@ class AgentsMCPServer(MCPServer[AppState]):
         lowlevel = self._lowlevel_server
         async with stdio_streams() as (read_stream, write_stream):
             await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
-
-    def add_tool(self, *args: Any, **kwargs: Any) -> None:
-        self._listed = self._parameters = None
-        super().add_tool(*args, **kwargs)
-
-    def remove_tool(self, name: str) -> None:
-        self._listed = self._parameters = None
-        super().remove_tool(name)
 
 
 # --- lifespan --------------------------------------------------------------------------------
@@ -213,42 +162,65 @@ async def _test_runs(settings: Settings, api: Any, store: Any) -> AsyncIterator[
         yield manager
 
 
-def _lifespan(settings: Settings) -> Callable[[Any], Any]:
-    @asynccontextmanager
-    async def lifespan(server: Any) -> AsyncIterator[AppState]:
-        from agents_mcp.api import AgentsAPI, create_http_client
-        from agents_mcp.simulations import SimulationManager
-        from agents_mcp.stores import make_store
+@asynccontextmanager
+async def _app_state(settings: Settings) -> AsyncIterator[AppState]:
+    """The objects every tool shares: HTTP client, API, store, simulation and test-run managers."""
+    from agents_mcp.api import AgentsAPI, create_http_client
+    from agents_mcp.simulations import SimulationManager
+    from agents_mcp.stores import make_store
 
-        async with AsyncExitStack() as stack:
-            http = create_http_client(settings)
-            stack.push_async_callback(http.aclose)
-            api = AgentsAPI.from_settings(settings, http=http)
-            stack.push_async_callback(api.aclose)
-            url = settings.database_url.get_secret_value() if settings.database_url else None
-            store = make_store(settings.simulation_data_dir, url)  # one for every kind of job
-            simulations = await stack.enter_async_context(
-                SimulationManager(
-                    api,
-                    data_dir=settings.simulation_data_dir,
-                    max_concurrent=settings.max_concurrent_simulations,
-                    max_stored=settings.max_stored_simulations,
-                    backend=settings.simulation_backend,
-                    poll_seconds=settings.poll_seconds,
-                    simulation_timeout=settings.simulation_timeout,
-                    store=store,
-                )
+    async with AsyncExitStack() as stack:
+        http = create_http_client(settings)
+        stack.push_async_callback(http.aclose)
+        api = AgentsAPI.from_settings(settings, http=http)
+        stack.push_async_callback(api.aclose)
+        url = settings.database_url.get_secret_value() if settings.database_url else None
+        store = make_store(settings.simulation_data_dir, url)  # one for every kind of job
+        simulations = await stack.enter_async_context(
+            SimulationManager(
+                api,
+                data_dir=settings.simulation_data_dir,
+                max_concurrent=settings.max_concurrent_simulations,
+                max_stored=settings.max_stored_simulations,
+                backend=settings.simulation_backend,
+                poll_seconds=settings.poll_seconds,
+                simulation_timeout=settings.simulation_timeout,
+                store=store,
             )
-            test_runs = await stack.enter_async_context(_test_runs(settings, api, store))
-            logger.info("serving the API at %s", settings.api_base_url)
-            state = AppState(
-                settings=settings, api=api, simulations=simulations, test_runs=test_runs
-            )
+        )
+        test_runs = await stack.enter_async_context(_test_runs(settings, api, store))
+        logger.info("serving the API at %s", settings.api_base_url)
+        yield AppState(settings=settings, api=api, simulations=simulations, test_runs=test_runs)
+
+
+def _lifespan(settings: Settings, *, deferred: bool) -> Callable[[Any], Any]:
+    """The server's lifespan: yields a StateSlot. `deferred`: the state is built by the warm-up
+    (agents_mcp/warmup.py); else before the first message is read, as MCP servers usually do."""
+
+    @asynccontextmanager
+    async def lifespan(server: AgentsMCPServer) -> AsyncIterator[StateSlot]:
+        slot = StateSlot()
+
+        def publish(state: AppState | None) -> None:
             server.state = state
+
+        if not deferred:
+            server.load_handlers()
+            async with _app_state(settings) as state:
+                slot.set(state)
+                publish(state)
+                try:
+                    yield slot
+                finally:
+                    publish(None)
+                    slot.set(None)
+            return
+        async with anyio.create_task_group() as owner:
+            owner.start_soon(slot.own, server.load_handlers, lambda: _app_state(settings), publish)
             try:
-                yield state
+                yield slot
             finally:
-                server.state = None
+                slot.stop()
 
     return lifespan
 
@@ -260,9 +232,9 @@ def _extensions(enabled: frozenset[str]) -> list[Extension]:
     """The MCP Apps viewer (resource + capability) when an enabled tool is shown in it."""
     from agents_mcp.report import VIEWER_URI, viewer_extension
 
-    for tool in registry.all_tools():
-        ui = (tool.meta or {}).get("ui")
-        if tool.name in enabled and isinstance(ui, dict) and ui.get("resourceUri") == VIEWER_URI:
+    for entry in catalogue.entries():
+        ui = entry.wire.get("_meta", {}).get("ui")
+        if entry.name in enabled and isinstance(ui, dict) and ui.get("resourceUri") == VIEWER_URI:
             return [viewer_extension()]
     return []
 
@@ -273,11 +245,14 @@ def build_server(
     api_base_url: str | None = None,
     api_key: str | None = None,
     request_state_security: RequestStateSecurity | None = None,
+    deferred: bool = False,
 ) -> AgentsMCPServer:
     """The server with the tools the settings enable. Raises ConfigError for unknown tool names.
 
     `api_base_url` / `api_key` override the settings (the embedded sandbox uses them).
     `request_state_security` seals multi-round-trip tool calls with shared keys (replicas).
+    `deferred`: answer initialize and tools/list before loading the tools and building the
+    shared objects (the stdio server: agents_mcp/warmup.py); else load everything first.
     """
     updates: dict[str, Any] = {}
     if api_base_url is not None:
@@ -298,18 +273,20 @@ def build_server(
 
     enabled = enabled_tools(effective)
     mcp = AgentsMCPServer(
+        enabled=enabled,
         name=SERVER_NAME,
         version=__version__,
         instructions=registry.instructions(enabled),
-        lifespan=_lifespan(effective),
+        lifespan=_lifespan(effective, deferred=deferred),
         log_level=effective.log_level,
         request_state_security=request_state_security,
         extensions=_extensions(enabled),
+        middleware=[WarmupGate()],
     )
-    registry.register(mcp, enabled)
-    from agents_mcp import completions, mcp_logging, prompts
+    if not deferred:
+        mcp.load_handlers()
+    from agents_mcp import completions, mcp_logging
 
-    prompts.register(mcp, enabled)
     completions.install(mcp, lambda: mcp.state)
     mcp_logging.install(mcp)
     return mcp
@@ -328,9 +305,6 @@ def run_async(main: Callable[[], Awaitable[Any]]) -> None:
 
 def run_stdio(settings: Settings, sandbox: bool = False) -> int:
     """Serve MCP over stdin/stdout until the client closes stdin. Returns the exit code."""
-    from agents_mcp.api.http import prepare_tls_context
-
-    prepare_tls_context()  # in a thread, while the rest starts up
     secrets = [s.get_secret_value() for s in (settings.api_key, settings.auth_token) if s]
     setup_logging(settings.log_level, json=settings.log_json, secrets=secrets)
     try:
@@ -341,14 +315,14 @@ def run_stdio(settings: Settings, sandbox: bool = False) -> int:
 
     async def main() -> None:
         if not sandbox:
-            await build_server(settings).run_stdio_async()
+            await build_server(settings, deferred=True).run_stdio_async()
             return
         from agents_mcp.sandbox import DEFAULT_API_KEY, SandboxServer
 
         key = settings.api_key.get_secret_value() if settings.api_key else DEFAULT_API_KEY
         async with SandboxServer(api_key=key) as sb:
             logger.info("embedded sandbox at %s", sb.base_url)
-            server = build_server(settings, api_base_url=sb.base_url, api_key=key)
+            server = build_server(settings, api_base_url=sb.base_url, api_key=key, deferred=True)
             await server.run_stdio_async()
 
     try:

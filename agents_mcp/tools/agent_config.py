@@ -17,7 +17,7 @@ import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import (
     AcceptedElicitation,
@@ -38,7 +38,7 @@ from agents_mcp.api.agent_config import AgentConfigAPI, validate_branch_id, vali
 from agents_mcp.api.errors import APIError, RequestValidationError, UpstreamError
 from agents_mcp.errors_text import error_text
 from agents_mcp.logs import log_tool_call, redact
-from agents_mcp.state import AppState
+from agents_mcp.state import AppState, app_state
 from agents_mcp.tools import ToolDefinition, result
 from agents_mcp.tools.agents import AgentId, NoDialog, _client_can_ask
 from agents_mcp.tools.errors import outcome_of, tool_call, tool_error
@@ -48,7 +48,7 @@ _MAX_RUN_ID = 128
 
 
 def _state(ctx: Context) -> AppState:
-    return cast(AppState, ctx.request_context.lifespan_context)
+    return app_state(ctx)
 
 
 def _config_api(ctx: Context) -> AgentConfigAPI:

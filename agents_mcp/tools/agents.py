@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from mcp.server.mcpserver import (
@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from agents_mcp.api import validate_agent_id
 from agents_mcp.api.errors import AgentNotFoundError, APIError
 from agents_mcp.logs import log_tool_call
-from agents_mcp.state import AppState
+from agents_mcp.state import AppState, app_state
 from agents_mcp.tools import ToolDefinition, result
 from agents_mcp.tools.errors import outcome_of, tool_call, tool_error
 
@@ -62,7 +62,7 @@ class LinkResult(BaseModel):
 
 
 def _state(ctx: Context) -> AppState:
-    return cast(AppState, ctx.request_context.lifespan_context)  # what our lifespan yields
+    return app_state(ctx)
 
 
 # --- delete: confirmation ----------------------------------------------------------------------

@@ -1,13 +1,13 @@
 """The one list of tools, and everything derived from it.
 
 `all_tools()` gathers the `TOOLS` tuple of every module in `TOOL_MODULES`, in order, and checks
-that names are unique. From that list come: the valid names of AGENTS_MCP_TOOLS (`tool_names`),
-the tools AGENTS_MCP_READ_ONLY hides (`mutating_tools`), the server instructions
-(`instructions`), the registration on the MCPServer (`register`) and the README's tool table
-(`readme_table`, written by scripts/gen_readme_tools.py). Nothing else names a tool.
+that names are unique. From that list come: the registration on the MCPServer (`register`), the
+README's tool table (`readme_table`, written by scripts/gen_readme_tools.py) and the tool
+catalogue (catalogue.py: the generated tools/list). Nothing else names a tool.
 
-The tool modules are imported on the first call, not when this module is imported: they pull
-in the API client and the simulations, which a bad AGENTS_MCP_TOOLS or `--help` never needs.
+What start-up needs reads the catalogue, not the tool modules (they pull in the API client, the
+simulations and the test runner): the valid names of AGENTS_MCP_TOOLS (`tool_names`), the tools
+AGENTS_MCP_READ_ONLY hides (`mutating_tools`) and the server instructions (`instructions`).
 
 How to add a tool:
 1. In a module of this package, write the handler: `async def my_tool(arg: Annotated[str,
@@ -19,8 +19,8 @@ How to add a tool:
 3. A new module: add its dotted name to `TOOL_MODULES`. A module that also serves resources
    defines `register_resources(mcp, enabled)`; it is called with the set of enabled tools.
 4. Run `python scripts/gen_readme_tools.py` (README table) and
-   `AGENTS_MCP_UPDATE_SNAPSHOTS=1 pytest tests/unit/tools/test_surface.py` (the tool's snapshot
-   under tests/__toolsnaps__/), and review both diffs.
+   `AGENTS_MCP_UPDATE_SNAPSHOTS=1 pytest tests/unit/tools/test_surface.py` (the catalogue,
+   agents_mcp/tools/catalogue.json: the tool as tools/list sends it), and review both diffs.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from types import ModuleType
 
 from mcp.server import MCPServer
 
-from agents_mcp.tools import ToolDefinition
+from agents_mcp.tools import ToolDefinition, catalogue
 
 TOOL_MODULES: tuple[str, ...] = (
     "agents_mcp.tools.agents",
@@ -67,33 +67,38 @@ def all_tools() -> tuple[ToolDefinition, ...]:
 
 def tool_names() -> tuple[str, ...]:
     """The valid tool names, in order (AGENTS_MCP_TOOLS picks among them)."""
-    return tuple(tool.name for tool in all_tools())
+    return tuple(entry.name for entry in catalogue.entries())
 
 
 def mutating_tools() -> frozenset[str]:
     """The tools that change agents: AGENTS_MCP_READ_ONLY does not offer them."""
-    return frozenset(tool.name for tool in all_tools() if tool.mutating)
+    return frozenset(entry.name for entry in catalogue.entries() if entry.mutating)
 
 
 def instructions(enabled: Collection[str]) -> str:
     """The server instructions: the preamble, then one sentence per enabled tool."""
     parts = [INSTRUCTIONS_PREAMBLE]
-    parts.extend(tool.instructions for tool in all_tools() if tool.name in enabled)
+    parts.extend(entry.instructions for entry in catalogue.entries() if entry.name in enabled)
     return " ".join(parts)
+
+
+def add_to(mcp: MCPServer, tool: ToolDefinition) -> None:
+    """Register one definition's handler on `mcp` (the SDK builds its argument model)."""
+    mcp.add_tool(
+        tool.handler,
+        name=tool.name,
+        title=tool.title,
+        description=tool.wire_description(),
+        annotations=tool.annotations,
+        meta=tool.meta,
+    )
 
 
 def register(mcp: MCPServer, enabled: Collection[str]) -> None:
     """Add the enabled tools to `mcp`, then each module's resources."""
     for tool in all_tools():
         if tool.name in enabled:
-            mcp.add_tool(
-                tool.handler,
-                name=tool.name,
-                title=tool.title,
-                description=tool.wire_description(),
-                annotations=tool.annotations,
-                meta=tool.meta,
-            )
+            add_to(mcp, tool)
     chosen = frozenset(enabled)
     for module in _modules():
         register_resources = getattr(module, "register_resources", None)

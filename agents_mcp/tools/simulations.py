@@ -18,7 +18,7 @@ import dataclasses
 import json
 import logging
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
@@ -42,7 +42,7 @@ from agents_mcp.simulations.record import Status, is_simulation_id
 from agents_mcp.simulations.request import RequestBuildError, build_request
 from agents_mcp.simulations.summary import WAIT_HINT_SECONDS, PageError, View
 from agents_mcp.simulations.views import render
-from agents_mcp.state import AppState
+from agents_mcp.state import app_state
 from agents_mcp.stores.base import StoreError
 from agents_mcp.tools import ToolDefinition
 from agents_mcp.tools.errors import ToolCall, tool_call, tool_error
@@ -68,7 +68,7 @@ class SimulationResult(BaseModel):
 
 
 def _manager(ctx: Context) -> SimulationManager:
-    state = cast(AppState, ctx.request_context.lifespan_context)  # what our lifespan yields
+    state = app_state(ctx)
     if state.simulations is None:
         raise ToolError("Simulations are not available in this server (no simulation store).")
     return state.simulations

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import (
     AcceptedElicitation,
@@ -32,7 +32,7 @@ from agents_mcp.api.errors import APIError
 from agents_mcp.logs import redact
 from agents_mcp.report import VIEWER_META
 from agents_mcp.simulations.summary import PageError, View
-from agents_mcp.state import AppState
+from agents_mcp.state import AppState, app_state
 from agents_mcp.testing import views
 from agents_mcp.testing.agent_config import OverrideError
 from agents_mcp.testing.record import UnknownRunError, is_run_id
@@ -67,7 +67,7 @@ class _Ready:
 
 
 def _state(ctx: Context) -> AppState:
-    return cast(AppState, ctx.request_context.lifespan_context)
+    return app_state(ctx)
 
 
 def _manager(ctx: Context) -> TestRunManager:

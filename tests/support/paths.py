@@ -5,4 +5,4 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent.parent
 REPO = TESTS.parent
 DATA = TESTS / "data"  # API payloads, stream captures, test-run fixtures
-SNAPSHOTS = TESTS / "__toolsnaps__"  # one compacted tools/list entry per tool
+SNAPSHOTS = TESTS / "__toolsnaps__"  # the server instructions as sent (tools: the catalogue)

@@ -25,10 +25,11 @@ from agents_mcp.api.errors import (
 )
 from agents_mcp.errors import AgentsMCPError
 from agents_mcp.errors import ConfigError as BaseConfigError
-from agents_mcp.server import ConfigError, compact_schema, enabled_tools
+from agents_mcp.server import ConfigError, enabled_tools
 from agents_mcp.settings import Settings, SettingsError
 from agents_mcp.sidecar.app import HTTPSettingsError
 from agents_mcp.simulations import SimulationBusyError, UnknownSimulationError
+from agents_mcp.tools.catalogue import compact_schema
 from agents_mcp.tools.errors import UNEXPECTED, outcome_of, tool_call, tool_error
 from agents_mcp.tools.registry import tool_names
 

@@ -1,10 +1,12 @@
-"""The tool surface as clients see it, pinned: one snapshot per tool, the server instructions,
+"""The tool surface as clients see it, pinned: the tool catalogue, the server instructions,
 the byte budgets, the rules every tool definition follows, and README's generated tool table.
 
-tools/list is taken through the real MCP client talking to the server in memory, with every
-tool enabled. The snapshots in tests/__toolsnaps__/ are the compacted wire form of each tool
-(name, title, description, inputSchema, outputSchema, annotations, _meta); a missing or
-different one fails with a unified diff. After a deliberate change, rewrite them with
+The catalogue (agents_mcp/tools/catalogue.json) is the tools' snapshot: the compacted wire form
+of each tool (name, title, description, inputSchema, annotations, _meta), which the server
+lists without loading the tools. It must be what the definitions give now (each handler
+registered on the SDK, listed and compacted: `catalogue.generate`); a difference fails with a
+unified diff. tools/list itself is taken through the real MCP client talking to the server in
+memory, with every tool enabled. After a deliberate change, rewrite the catalogue with
 
     AGENTS_MCP_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -q tests/unit/tools/test_surface.py
 
@@ -28,7 +30,7 @@ from mcp.types import ToolAnnotations
 
 from agents_mcp.server import build_server
 from agents_mcp.settings import Settings
-from agents_mcp.tools import ToolDefinition
+from agents_mcp.tools import ToolDefinition, catalogue
 from agents_mcp.tools.registry import all_tools, instructions, tool_names
 from tests.support.paths import REPO, SNAPSHOTS
 
@@ -86,26 +88,20 @@ def _check_snapshot(path: Path, actual: str) -> None:
 # --- snapshots -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", tool_names())
-def test_tool_matches_its_snapshot(name: str) -> None:
+def test_catalogue_is_what_the_definitions_give() -> None:
+    generated = anyio.run(catalogue.generate)
+    _check_snapshot(catalogue.CATALOGUE, catalogue.render(generated))
+    assert [entry.name for entry in generated] == [tool.name for tool in all_tools()]
+
+
+def test_tools_list_is_the_catalogue() -> None:
     tools, _ = wire()
-    assert name in tools, f"{name} is defined but not listed"
-    text = json.dumps(tools[name], indent=2, ensure_ascii=False) + "\n"
-    _check_snapshot(SNAPSHOTS / f"{name}.json", text)
+    assert list(tools.values()) == [entry.wire for entry in catalogue.entries()]
 
 
 def test_instructions_match_their_snapshot() -> None:
     _, text = wire()
     _check_snapshot(INSTRUCTIONS, text + "\n")
-
-
-def test_no_snapshot_without_a_tool() -> None:
-    stale = sorted(p for p in SNAPSHOTS.glob("*.json") if p.stem not in tool_names())
-    if stale and UPDATE:
-        for path in stale:
-            path.unlink()
-        return
-    assert not stale, f"snapshots of tools that no longer exist: {[p.name for p in stale]}"
 
 
 def test_every_listed_tool_is_defined() -> None:

@@ -1,0 +1,155 @@
+"""The tool catalogue: every tool as tools/list sends it, shipped as data (`catalogue.json`).
+
+Building the list from the definitions imports every tool module (the API client, the
+simulations, the test runner) and has the SDK build an argument model and a JSON schema per
+tool: about a fifth of the server's start-up. The server answers `initialize` and `tools/list`
+from this file, and loads the definitions afterwards (agents_mcp/warmup.py).
+
+The file is generated from the definitions (`generate`) and is the tools' snapshot:
+tests/unit/tools/test_surface.py fails with a diff when it differs from what the definitions
+give, and rewrites it with
+
+    AGENTS_MCP_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -q tests/unit/tools/test_surface.py
+
+Each entry is the tool's compact wire form (`wire`: no titles on schema nodes, no null branch
+for an optional argument, no output schema) plus what the server derives from the definition
+before any module is loaded: `mutating` (hidden by AGENTS_MCP_READ_ONLY) and its sentence in the
+server instructions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from mcp.types import Tool
+
+CATALOGUE = Path(__file__).with_name("catalogue.json")
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueEntry:
+    name: str
+    mutating: bool
+    instructions: str
+    wire: dict[str, Any]  # exactly what tools/list sends for this tool (camelCase)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mutating": self.mutating, "instructions": self.instructions, "wire": self.wire}
+
+
+@cache
+def entries() -> tuple[CatalogueEntry, ...]:
+    """The committed catalogue, in the definitions' order."""
+    data = json.loads(CATALOGUE.read_text(encoding="utf-8"))
+    return tuple(
+        CatalogueEntry(
+            name=item["wire"]["name"],
+            mutating=item["mutating"],
+            instructions=item["instructions"],
+            wire=item["wire"],
+        )
+        for item in data["tools"]
+    )
+
+
+def listed(enabled: Collection[str]) -> list[Tool]:
+    """The tools/list answer for the enabled tools."""
+    return list(_listed(frozenset(enabled)))
+
+
+@cache
+def _listed(enabled: frozenset[str]) -> tuple[Tool, ...]:
+    return tuple(Tool.model_validate(e.wire) for e in entries() if e.name in enabled)
+
+
+def argument_names(name: str) -> list[str] | None:
+    """The arguments a tool takes (None for a tool the catalogue does not have)."""
+    for entry in entries():
+        if entry.name == name:
+            return list(entry.wire["inputSchema"].get("properties", {}))
+    return None
+
+
+def render(items: Collection[CatalogueEntry]) -> str:
+    """The catalogue file's text for `items` (stable, reviewable like code)."""
+    body = {"tools": [item.to_json() for item in items]}
+    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+
+
+async def generate() -> tuple[CatalogueEntry, ...]:
+    """The catalogue as the definitions give it now: each tool registered on a bare MCPServer
+    (the SDK builds the argument schema from the handler's signature), listed and compacted."""
+    from mcp.server import MCPServer
+
+    from agents_mcp.tools import registry
+
+    definitions = registry.all_tools()
+    server: MCPServer[Any] = MCPServer(name="catalogue")
+    for definition in definitions:
+        registry.add_to(server, definition)
+    by_name = {listed.name: listed for listed in await server.list_tools()}
+    out: list[CatalogueEntry] = []
+    for definition in definitions:
+        sdk_tool = by_name[definition.name]
+        compacted = sdk_tool.model_copy(
+            update={"input_schema": compact_schema(sdk_tool.input_schema)}
+        )
+        wire = compacted.model_dump(mode="json", by_alias=True, exclude_none=True)
+        wire.pop("outputSchema", None)  # structured content is sent; its schema is not listed
+        out.append(
+            CatalogueEntry(
+                name=definition.name,
+                mutating=definition.mutating,
+                instructions=definition.instructions,
+                wire=wire,
+            )
+        )
+    return tuple(out)
+
+
+def compact_schema(schema: Any) -> Any:
+    """Drop what a model does not need to call the tool (every byte is paid per conversation).
+
+    - the `title` pydantic puts on every schema node (property names say the same thing); only
+      schema-level `title` keys go: a property that is *named* "title" is kept;
+    - the `{"anyOf": [X, {"type": "null"}], "default": null}` of an optional argument becomes X:
+      leaving it out says the same, and the server still accepts an explicit null.
+    """
+    if isinstance(schema, list):
+        return [compact_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = _without_null_branch(schema)
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key in ("properties", "$defs", "definitions", "patternProperties") and isinstance(
+            value, dict
+        ):
+            out[key] = {name: compact_schema(sub) for name, sub in value.items()}
+        elif key in ("default", "const", "enum", "examples", "required"):
+            out[key] = value  # data, not schema
+        else:
+            out[key] = compact_schema(value)
+    return out
+
+
+def _without_null_branch(schema: dict[str, Any]) -> dict[str, Any]:
+    branches = schema.get("anyOf")
+    if not (
+        isinstance(branches, list)
+        and len(branches) == 2
+        and {"type": "null"} in branches
+        and "default" in schema
+        and schema["default"] is None
+    ):
+        return schema
+    (kept,) = [branch for branch in branches if branch != {"type": "null"}]
+    merged = {key: value for key, value in schema.items() if key not in ("anyOf", "default")}
+    return {**kept, **merged}
