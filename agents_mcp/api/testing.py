@@ -85,6 +85,7 @@ class TestingAPI:
             params: QueryParams | None = None,
             timeouts: httpx.Timeout | None = None,
             limit: int = ...,
+            into: bytearray | None = None,
         ) -> bytes: ...
 
         def _validated(
@@ -216,11 +217,13 @@ class TestingAPI:
         from agents_mcp.api.testing_models import TestInvocation
 
         op = Operation("get_invocation", validate_id(invocation_id, "invocation"), idempotent=True)
-        body = await self._call(
+        body = bytearray()  # the body once (no chunks and their join): 16 MB for 1,000 runs
+        await self._call(
             op,
             "GET",
             self._convai_url("test-invocations", invocation_id),
             limit=min(_INVOCATION_BYTES, self.max_response_bytes),
+            into=body,
         )
         out = compact_invocation.Decoded()
         try:
@@ -234,7 +237,7 @@ class TestingAPI:
             data = json.loads(body)
         except ValueError:
             data = None
-        head = body[:1024]
+        head = bytes(body[:1024])
         del body
         try:
             TestInvocation.model_validate(data)

@@ -1,7 +1,8 @@
 """The paths that keep a big test suite and a burst of simulations cheap keep their behaviour:
-an invocation read compact is the API's JSON (transcripts packed) with get_invocation's errors; a run is polled once
-per interval and stored when a status changed, not on every poll; the record's document is the
-same as a deep copy would be; the SQLite store serializes calls made at once from many tasks."""
+an invocation read compact is the API's JSON (transcripts packed) with get_invocation's errors;
+a run is polled once per interval and stored when a status changed, not on every poll; the
+record's document is the same as a deep copy would be; the SQLite store serializes calls made
+at once from many tasks."""
 
 from __future__ import annotations
 
