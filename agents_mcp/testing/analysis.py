@@ -14,7 +14,9 @@ type counts as absent). Runs are matched to tests by test id; baselines are matc
 - triage: hints that tell the test's fault (a mock that did not match, a turn timeout, the turn
   limit reached as the rationale says: how the API counts turns is not documented, so turns are
   not counted here; a run with no conversation) from the agent's (tool errors, guardrails,
-  conditions missed with no test-side cause).
+  conditions missed with no test-side cause). Runs may be in the compact form of
+  api/compact_invocation.py: triage reads their turn counts and tool results (a result's first
+  2,000 characters) without unpacking; only the divergence unpacks its two runs' transcripts.
 """
 
 from __future__ import annotations
