@@ -294,12 +294,13 @@ class AgentsAPI(TestingAPI):
         params: QueryParams | None = None,
         timeouts: httpx.Timeout | None = None,
         limit: int = _SMALL_BODY,
+        into: bytearray | None = None,
     ) -> bytes:
-        """Send with the safe retries and return the body of the 2xx answer."""
+        """Send with the safe retries; the body of the 2xx answer (`into`: written there)."""
         if timeouts is None:
             timeouts = self._timeout(read=self.request_timeout)
         _, body = await self._send(
-            op, method, url, json=json, params=params, timeouts=timeouts, limit=limit
+            op, method, url, json=json, params=params, timeouts=timeouts, limit=limit, into=into
         )
         return body
 
@@ -314,6 +315,7 @@ class AgentsAPI(TestingAPI):
         timeouts: httpx.Timeout | None = None,
         stream: bool = False,
         limit: int = _SMALL_BODY,
+        into: bytearray | None = None,
     ) -> tuple[httpx.Response, bytes]:
         """The retry loop. Returns the 2xx response, open when stream=True, else closed with its
         body read (at most ``limit`` bytes)."""
@@ -324,7 +326,7 @@ class AgentsAPI(TestingAPI):
         earlier: str | None = None
         while True:
             failure, response, body = await self._attempt(
-                op, method, url, json, params, timeouts, stream=stream, limit=limit
+                op, method, url, json, params, timeouts, stream=stream, limit=limit, into=into
             )
             if failure is None:
                 assert response is not None
@@ -348,6 +350,7 @@ class AgentsAPI(TestingAPI):
         *,
         stream: bool,
         limit: int,
+        into: bytearray | None = None,
     ) -> tuple[_Failure | None, httpx.Response | None, bytes]:
         """One request. Exceptions are reduced to names and texts right here, so no httpx
         exception (which holds the request and its headers) outlives this function."""
@@ -371,7 +374,7 @@ class AgentsAPI(TestingAPI):
                     keep_open = True
                     return None, response, b""
                 try:
-                    return None, response, await _read_limited(response, limit)
+                    return None, response, await _read_limited(response, limit, into=into)
                 except _TooLarge:
                     # say the status: a 2xx means the operation itself went through
                     raise UpstreamError(
@@ -539,10 +542,15 @@ class _TooLarge(Exception):
     pass
 
 
-async def _read_limited(response: httpx.Response, limit: int, *, truncate: bool = False) -> bytes:
-    """The body, at most ``limit`` bytes: beyond it, stop (truncate) or raise _TooLarge."""
+async def _read_limited(
+    response: httpx.Response, limit: int, *, truncate: bool = False, into: bytearray | None = None
+) -> bytes:
+    """The body, at most ``limit`` bytes: beyond it, stop (truncate) or raise _TooLarge.
+    With `into`, the body is written there and b"" is returned."""
     parts: list[bytes] = []
     size = 0
+    if into is not None:
+        into.clear()  # a retry starts again
     async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > limit:
@@ -550,7 +558,10 @@ async def _read_limited(response: httpx.Response, limit: int, *, truncate: bool 
                 parts.append(chunk[: limit - (size - len(chunk))])
                 break
             raise _TooLarge
-        parts.append(chunk)
+        if into is not None:
+            into += chunk
+        else:
+            parts.append(chunk)
     return b"".join(parts)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, TypeAlias, TypeVar
 from urllib.parse import quote
 
@@ -85,6 +85,7 @@ class TestingAPI:
             params: QueryParams | None = None,
             timeouts: httpx.Timeout | None = None,
             limit: int = ...,
+            into: bytearray | None = None,
         ) -> bytes: ...
 
         def _validated(
@@ -200,43 +201,52 @@ class TestingAPI:
         )
         return self._parse(op, TestInvocation, answer)
 
-    async def get_invocation_later(self, invocation_id: str) -> Callable[[], JSONObject]:
-        """GET an invocation, parsed only when the returned function is called: a caller holding
-        the previous one (megabytes for a suite of 1,000 runs) drops it first, so the two are
-        never in memory together. The function checks the body as `get_invocation` does (same
-        errors) and returns the JSON as the API sent it."""
+    async def get_invocation_compact(
+        self, invocation_id: str, previous: Mapping[str, JSON] | None = None
+    ) -> JSONObject:
+        """GET an invocation in its compact form (api/compact_invocation.py: the API's JSON with
+        each run's transcript packed; the finished runs unchanged since `previous` reused).
+
+        A suite of 1,000 runs is megabytes: decoding gives the event loop a turn between batches
+        of runs. The body is checked as `get_invocation` checks it, with the same errors; a body
+        the compact decoder refuses but `get_invocation` accepts is returned in full."""
+        import anyio
         from pydantic import ValidationError
 
+        from agents_mcp.api import compact_invocation
         from agents_mcp.api.testing_models import TestInvocation
 
         op = Operation("get_invocation", validate_id(invocation_id, "invocation"), idempotent=True)
-        held = [
-            await self._call(
-                op,
-                "GET",
-                self._convai_url("test-invocations", invocation_id),
-                limit=min(_INVOCATION_BYTES, self.max_response_bytes),
-            )
-        ]
-
-        def parse() -> JSONObject:
-            body = held.pop()  # the body goes once parsed; an error quotes only its start
-            try:
-                data = json.loads(body)
-            except ValueError:
-                data = None
-            head = body[:1024]
-            del body
-            try:
-                TestInvocation.model_validate(data)
-            except ValidationError:
-                self._parse(op, TestInvocation, head)  # raises the same error as get_invocation
-                raise
-            if not isinstance(data, dict):  # pragma: no cover - the model accepts only objects
-                raise TypeError("an invocation is a JSON object")
-            return data
-
-        return parse
+        body = bytearray()  # the body once (no chunks and their join): 16 MB for 1,000 runs
+        await self._call(
+            op,
+            "GET",
+            self._convai_url("test-invocations", invocation_id),
+            limit=min(_INVOCATION_BYTES, self.max_response_bytes),
+            into=body,
+        )
+        out = compact_invocation.Decoded()
+        try:
+            for _ in compact_invocation.decode_steps(body, previous, out):
+                await anyio.lowlevel.checkpoint()
+            return out.invocation
+        except (ValueError, ValidationError):  # msgspec's errors are ValueErrors too
+            pass
+        # refused: parse it whole, as get_invocation does (its error, or the full document)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        head = bytes(body[:1024])
+        del body
+        try:
+            TestInvocation.model_validate(data)
+        except ValidationError:
+            self._parse(op, TestInvocation, head)  # raises the same error as get_invocation
+            raise
+        if not isinstance(data, dict):  # pragma: no cover - the model accepts only objects
+            raise TypeError("an invocation is a JSON object")
+        return data
 
     async def list_invocations(
         self,

@@ -14,7 +14,9 @@ type counts as absent). Runs are matched to tests by test id; baselines are matc
 - triage: hints that tell the test's fault (a mock that did not match, a turn timeout, the turn
   limit reached as the rationale says: how the API counts turns is not documented, so turns are
   not counted here; a run with no conversation) from the agent's (tool errors, guardrails,
-  conditions missed with no test-side cause).
+  conditions missed with no test-side cause). Runs may be in the compact form of
+  api/compact_invocation.py: triage reads their turn counts and tool results (a result's first
+  2,000 characters) without unpacking; only the divergence unpacks its two runs' transcripts.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agents_mcp.api import compact_invocation
 from agents_mcp.simulations.summary import clip
 from agents_mcp.testing.payload import (
     BaselineRate,
@@ -90,7 +93,18 @@ def rationale_summary(run: Run) -> str:
 
 
 def turns_of(run: Run) -> list[Mapping[str, Any]]:
-    return [t for t in _list(run.get("agent_responses")) if isinstance(t, Mapping)]
+    """The run's whole transcript (unpacked when the run is in its compact form: read only the
+    runs that need it; `turn_count` and `tool_results_of` serve every run cheaply)."""
+    return [t for t in compact_invocation.transcript(run) if isinstance(t, Mapping)]
+
+
+def turn_count(run: Run) -> int:
+    return compact_invocation.turn_count(run)
+
+
+def tool_results_of(run: Run) -> list[tuple[int, Mapping[str, Any]]]:
+    """(1-based turn, tool result) of each tool result of the run."""
+    return compact_invocation.tool_results(run)
 
 
 def credits_of(runs: Iterable[Run]) -> int:
@@ -224,10 +238,6 @@ _TIMEOUT = re.compile(r"timed? ?out|timeout", re.I)
 _TURN_LIMIT = re.compile(r"turn limit|max(imum)?[ _](number of )?turns|ran out of turns", re.I)
 
 
-def _results(turn: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [r for r in _list(turn.get("tool_results")) if isinstance(r, Mapping)]
-
-
 def _result_text(result: Mapping[str, Any]) -> str:
     value = result.get("result_value")
     return value if isinstance(value, str) else clip(value, 400) if value is not None else ""
@@ -236,22 +246,20 @@ def _result_text(result: Mapping[str, Any]) -> str:
 def run_hints(run: Run, spec: TestSpec) -> list[Hint]:
     """What one run shows about whose fault a failure is."""
     hints: list[Hint] = []
-    turns = turns_of(run)
-    for t, turn in enumerate(turns, start=1):
-        for result in _results(turn):
-            tool = _text(result.get("tool_name")) or "a tool"
-            text = _result_text(result)
-            if _NO_MOCK.search(text):
-                hints.append(Hint(kind="test", hint=f"no mock matched for {tool} (turn {t})"))
-            elif _TIMEOUT.search(text):
-                hints.append(Hint(kind="test", hint=f"{tool} timed out (turn {t})"))
-            elif result.get("is_error") is True:
-                hints.append(Hint(kind="agent", hint=f"{tool} failed (turn {t}): {clip(text, 70)}"))
+    for t, result in tool_results_of(run):
+        tool = _text(result.get("tool_name")) or "a tool"
+        text = _result_text(result)
+        if _NO_MOCK.search(text):
+            hints.append(Hint(kind="test", hint=f"no mock matched for {tool} (turn {t})"))
+        elif _TIMEOUT.search(text):
+            hints.append(Hint(kind="test", hint=f"{tool} timed out (turn {t})"))
+        elif result.get("is_error") is True:
+            hints.append(Hint(kind="agent", hint=f"{tool} failed (turn {t}): {clip(text, 70)}"))
     status = status_of(run)
     if status != "failed":
         return hints
     said = " ".join([*rationale_messages(run), rationale_summary(run)])
-    if not turns:
+    if not turn_count(run):
         hints.append(Hint(kind="test", hint="no conversation: a stale or unattached test?"))
     elif _TURN_LIMIT.search(said):  # said by the evaluation: turn counts are not comparable
         limit = f" ({spec.max_turns})" if spec.max_turns is not None else ""

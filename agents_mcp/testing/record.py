@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
+from agents_mcp.api import compact_invocation
 from agents_mcp.testing.analysis import TestSpec
 from agents_mcp.testing.payload import RunStatus
 
@@ -103,6 +104,22 @@ class TestRunRecord:
             side = self.baseline
             doc["baseline"] = {item.name: getattr(side, item.name) for item in fields(side)}
         return doc
+
+    def full_json(self) -> str:
+        """The whole record as JSON with every run in the API's shape (its transcript unpacked
+        into `agent_responses`): the test-run:// resource."""
+        doc = self.document()
+        doc["invocation"] = compact_invocation.expanded_invocation(self.invocation)
+        if self.baseline is not None:
+            side = dict(doc["baseline"])
+            side["invocation"] = compact_invocation.expanded_invocation(self.baseline.invocation)
+            if self.baseline.runs_by_name is not None:
+                side["runs_by_name"] = {
+                    name: compact_invocation.expanded_runs(runs)
+                    for name, runs in self.baseline.runs_by_name.items()
+                }
+            doc["baseline"] = side
+        return compact_invocation.to_json(doc).decode()
 
     def side(self, index: int) -> tuple[str | None, dict[str, Any] | None]:
         """(invocation id, last invocation) of the candidate (0) or the live baseline (1)."""

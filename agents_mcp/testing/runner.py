@@ -451,27 +451,21 @@ class TestRunManager:
     async def _refresh(self, record: TestRunRecord) -> None:
         """One GET per unfinished invocation; the record's status follows.
 
-        Memory: a big suite's invocation is megabytes of JSON (about 4x that parsed). Every GET
-        answers first (nothing changes when one fails); then, with no await in between (no
-        reader sees a side empty), each old document is dropped before its answer is parsed."""
+        Memory: a big suite's invocation is megabytes of JSON, nine tenths transcripts; it is
+        read in its compact form (api/compact_invocation.py: transcripts packed, the finished
+        runs of the previous document reused). Every GET answers first: nothing changes when
+        one fails."""
         sides = 2 if record.baseline is not None and record.baseline.source == "live" else 1
-        answers: list[Callable[[], dict[str, Any]] | None] = []
+        answers: list[dict[str, Any] | None] = []
         for index in range(sides):
-            invocation_id = record.side(index)[0]
-            later = None
+            invocation_id, previous = record.side(index)
+            answer = None
             if invocation_id is not None and not _side_done(record, index):
-                later = await self.api.get_invocation_later(invocation_id)
-            answers.append(later)
-        for index, parse in enumerate(answers):
-            if parse is not None:
-                record.set_side(index, None)
-                try:
-                    record.set_side(index, parse())
-                except Exception:  # a malformed answer: the last stored document again
-                    stored = await self.store.get(record.run_id)
-                    if stored is not None:
-                        record.set_side(index, stored.side(index)[1])
-                    raise
+                answer = await self.api.get_invocation_compact(invocation_id, previous)
+            answers.append(answer)
+        for index, answer in enumerate(answers):
+            if answer is not None:
+                record.set_side(index, answer)
         present = [f for f in (record.side(i)[1] for i in range(sides)) if f is not None]
         if present and all(analysis.invocation_done(f) for f in present):
             cancelled = any(f.get("cancelled") for f in present)

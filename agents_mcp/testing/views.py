@@ -244,7 +244,7 @@ def _run_item(index: int, run: Mapping[str, Any]) -> dict[str, Any]:
     summary = analysis.rationale_summary(run)
     if summary:
         item["summary"] = clip(summary, 240)
-    item["turns"] = len(analysis.turns_of(run))
+    item["turns"] = analysis.turn_count(run)
     if isinstance(run.get("credits_used"), int):
         item["credits"] = run["credits_used"]
     return item

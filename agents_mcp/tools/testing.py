@@ -10,7 +10,6 @@ Abandoning either call does not stop the run: it is paid for upstream, and its r
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -309,7 +308,7 @@ async def test_run_resource(run_id: str, ctx: Context) -> str:
         record = await _manager(ctx).get(run_id)
     except UnknownRunError as exc:
         raise ResourceNotFoundError(str(exc)) from None
-    return json.dumps(record.document(), ensure_ascii=False, separators=(",", ":"))
+    return record.full_json()
 
 
 def register_resources(mcp: MCPServer, enabled: frozenset[str]) -> None:

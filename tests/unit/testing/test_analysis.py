@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agents_mcp.api import compact_invocation
+from agents_mcp.api.compact_invocation import PACKED
 from agents_mcp.testing import analysis, views
 from agents_mcp.testing.analysis import TestSpec
 from agents_mcp.testing.record import BaselineSide, StoredTest, TestRunRecord
@@ -226,3 +230,37 @@ def test_runs_and_transcript_views_page() -> None:
         assert "test=" in str(exc)
     else:
         raise AssertionError("a transcript of two tests needs test=")
+
+
+def _compact(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The invocation as the runner holds it: decoded from its JSON, transcripts packed."""
+    return None if doc is None else compact_invocation.decode(json.dumps(doc).encode())
+
+
+def test_every_view_is_the_same_from_the_compact_form() -> None:
+    lookup = [
+        turn("agent", "Hi"),
+        tool_turn("lookup_order", "Error: no mock matched for these parameters", is_error=True),
+        tool_turn("book", "500 internal", is_error=True),
+    ]
+    full = _record({"a": "pfp", "b": "fp"}, baseline={"a": "ppf", "b": "pp"})
+    assert full.invocation is not None and full.baseline is not None
+    full.invocation["test_runs"].append(
+        run("t_b", "failed", messages=["not met"], turns=lookup, n=7)
+    )
+    full.invocation["test_runs"].append(run("t_b", "failed", messages=["x"], turns=[], n=8))
+    small = copy.deepcopy(full)
+    small.invocation = _compact(full.invocation)
+    assert small.baseline is not None
+    small.baseline.invocation = _compact(full.baseline.invocation)
+    packed = [r for r in small.invocation["test_runs"] if PACKED in r]  # type: ignore[index]
+    assert packed and all("agent_responses" not in r for r in packed)
+    for detail, test in (("summary", None), ("runs", None), ("transcript", full.tests[1].name)):
+        a, b = views.render(full, detail, test), views.render(small, detail, test)
+        assert (a.structured, a.text) == (b.structured, b.text)
+    assert any(
+        "no mock matched" in h["hint"] for t in views.payload(small)["tests"] for h in t["triage"]
+    )
+    # the resource gives the API's shape back
+    assert json.loads(small.full_json())["invocation"] == full.invocation
+    assert json.loads(small.full_json())["baseline"]["invocation"] == full.baseline.invocation

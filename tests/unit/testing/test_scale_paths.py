@@ -1,7 +1,8 @@
 """The paths that keep a big test suite and a burst of simulations cheap keep their behaviour:
-an invocation parsed later is the API's JSON with get_invocation's errors; a run is polled once
-per interval and stored when a status changed, not on every poll; the record's document is the
-same as a deep copy would be; the SQLite store serializes calls made at once from many tasks."""
+an invocation read compact is the API's JSON (transcripts packed) with get_invocation's errors;
+a run is polled once per interval and stored when a status changed, not on every poll; the
+record's document is the same as a deep copy would be; the SQLite store serializes calls made
+at once from many tasks."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from typing import Any
 import anyio
 import pytest
 
-from agents_mcp.api import AgentsAPI, UpstreamError, create_http_client
+from agents_mcp.api import AgentsAPI, UpstreamError, compact_invocation, create_http_client
+from agents_mcp.api.compact_invocation import PACKED, expanded_invocation
 from agents_mcp.runtime import return_big_buffers
 from agents_mcp.settings import Settings
 from agents_mcp.stores import SQLiteStore
@@ -35,22 +37,39 @@ def server():
         yield srv
 
 
-async def test_an_invocation_parsed_later_is_the_api_json_with_the_same_errors(
+async def test_an_invocation_read_compact_is_the_api_json_with_the_same_errors(
     server: APITestServer,
 ) -> None:
     server.reset()
-    invocation = {"id": "inv_1", "agent_id": AGENT, "test_runs": [RUN], "new_field": [1, 2]}
+    turns = [{"role": "agent", "message": "Hi", "tool_results": [], "x": [1.5, None]}]
+    finished = {**RUN, "test_run_id": "run_2", "status": "passed", "agent_responses": turns}
+    invocation = {
+        "id": "inv_1",
+        "agent_id": AGENT,
+        "test_runs": [RUN, finished],
+        "new_field": [1, 2],
+    }
     server.script("GET", f"{INVOCATIONS}/inv_1", Reply(json=invocation))
     server.script("GET", f"{INVOCATIONS}/inv_2", Reply(body=b'{"test_runs": "no" ' + b"x" * 2000))
     server.script("GET", f"{INVOCATIONS}/inv_3", Reply(json={"test_runs": [{"status": 1}]}))
+    server.script("GET", f"{INVOCATIONS}/inv_4", Reply(body=b'{"id": "inv_4", "n": NaN}'))
     api = make_api(server.base_url)
     try:
-        parse = await api.get_invocation_later("inv_1")
-        assert parse() == invocation  # as sent: unknown fields kept, nothing added
+        got = await api.get_invocation_compact("inv_1")
+        assert got["new_field"] == [1, 2] and got["test_runs"][0] == RUN  # unknown fields kept
+        packed = got["test_runs"][1]
+        assert "agent_responses" not in packed and packed[PACKED]["turns"] == 1
+        assert compact_invocation.transcript(packed) == turns  # the transcript as sent
+        # the API's shape again, written from the packed bytes
+        assert json.loads(compact_invocation.to_json(expanded_invocation(got))) == invocation
+        # polled again: the finished run is the same object, not decoded again
+        again = await api.get_invocation_compact("inv_1", got)
+        assert again["test_runs"][1] is packed and again["test_runs"][0] is not got["test_runs"][0]
+        # what msgspec refuses but json accepts is returned in full, as get_invocation reads it
+        assert (await api.get_invocation_compact("inv_4"))["id"] == "inv_4"
         for bad in ("inv_2", "inv_3"):
-            later = await api.get_invocation_later(bad)
             with pytest.raises(UpstreamError) as late:
-                later()
+                await api.get_invocation_compact(bad)
             with pytest.raises(UpstreamError) as now:
                 await api.get_invocation(bad)
             assert str(late.value) == str(now.value)
