@@ -137,7 +137,7 @@ class _Conversation(TurnRecords, ToolCalls, Judging):
             _pick_var(v, "first_name") or _user_name(self.user_prompt) or rng.choice(FIRST_NAMES)
         )
         name = _pick_var(v, "customer_name", "user_name", "name", "full_name")
-        if not name or name.lower() in {"there", "customer", "guest"}:
+        if not name or not name.split() or name.lower() in {"there", "customer", "guest"}:
             name = f"{first} {rng.choice(LAST_NAMES)}"
         order_id = (
             _pick_var(v, "order_id", "order_number", "order")
