@@ -7,7 +7,9 @@ the same sandbox on loopback (a child process, see sandbox_proc.py):
 
 1. tools/list: bytes of the whole result as compact JSON (sent to the model every conversation);
 2. start-up: process spawn -> tools/list answered (raw JSON-RPC, no client library in the way),
-   `--runs` times each, alternating, median;
+   `--runs` times each, alternating, median; and spawn -> the first get_agent_link answered
+   (initialize, tools/list and the call written at once: what a client waits for its first
+   result, whatever a server defers past its listing);
 3. get_agent_link: p50 / p99 over `--calls` calls on one warm session each, calls alternating
    A/B so that the load of a shared machine hits both equally; once with the sandbox keeping
    connections alive, once with it answering `Connection: close` to every request.
@@ -37,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_tools_list import compact, list_tools_timed  # noqa: E402
+from bench_tools_list import REQUESTS, answer_timed, compact, list_tools_timed  # noqa: E402
 from mcp import Client, StdioServerParameters, stdio_client  # noqa: E402
 from sandbox_proc import SandboxProcess  # noqa: E402
 
@@ -47,6 +49,15 @@ PEER_REQUIREMENT = "fastmcp>=4.1,<4.2"
 BRIDGE = CACHE / "fastmcp_bridge.py"
 SPEC = ROOT / "agents_mcp" / "data" / "agents-api.openapi.json"
 AGENT = "agent_demo_support"
+FIRST_CALL = [
+    *REQUESTS,
+    {
+        "jsonrpc": "2.0",
+        "id": 3,
+        "method": "tools/call",
+        "params": {"name": "get_agent_link", "arguments": {"agent_id": AGENT}},
+    },
+]
 
 BRIDGE_SCRIPT = '''"""FastMCP's OpenAPI bridge over agents-mcp's spec (from bench_peers.py)."""
 import json
@@ -176,17 +187,20 @@ def main() -> None:
     python = peer_python()
     print(f"peer: fastmcp {peer_version(python)} (FastMCP.from_openapi over {SPEC.name})")
     with tempfile.TemporaryDirectory() as tmp:
-        # --- tools/list and start-up (the upstream is never called for them) ---------------
+        # --- tools/list and start-up (the upstream is only called by the first-call runs) ------
         with SandboxProcess() as sb:
             pair = contenders(sb, Path(tmp) / "data", python)
             sizes: dict[str, int] = {}
             starts: dict[str, list[float]] = {c.name: [] for c in pair}
+            firsts: dict[str, list[float]] = {c.name: [] for c in pair}
             for c in pair:  # warm-up: page cache, .pyc files
                 _, listed = list_tools_timed(c.cmd, c.env)
                 sizes[c.name] = len(compact(listed))
+                answer_timed(c.cmd, c.env, FIRST_CALL, answer_id=3)
             for _ in range(args.runs):
                 for c in pair:
                     starts[c.name].append(list_tools_timed(c.cmd, c.env)[0])
+                    firsts[c.name].append(answer_timed(c.cmd, c.env, FIRST_CALL, answer_id=3)[0])
         ours, peer = pair[0].name, pair[1].name
         print(
             f"tools/list bytes:  {ours} {sizes[ours]:>7,}   {peer} {sizes[peer]:>7,}   "
@@ -195,6 +209,12 @@ def main() -> None:
         med = {n: statistics.median(v) for n, v in starts.items()}
         print(
             f"start-up median of {args.runs} (spawn -> tools/list answered):  "
+            f"{ours} {med[ours] * 1000:.0f} ms   {peer} {med[peer] * 1000:.0f} ms   "
+            f"ratio {med[ours] / med[peer]:.2f}"
+        )
+        med = {n: statistics.median(v) for n, v in firsts.items()}
+        print(
+            f"start-up median of {args.runs} (spawn -> first get_agent_link answered):  "
             f"{ours} {med[ours] * 1000:.0f} ms   {peer} {med[peer] * 1000:.0f} ms   "
             f"ratio {med[ours] / med[peer]:.2f}"
         )

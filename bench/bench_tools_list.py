@@ -56,7 +56,15 @@ REQUESTS = [
 
 def list_tools_timed(cmd: list[str], env: dict[str, str]) -> tuple[float, dict]:
     """Seconds from spawning `cmd` to the tools/list answer, and that answer's result."""
-    payload = "".join(json.dumps(r) + "\n" for r in REQUESTS).encode()
+    return answer_timed(cmd, env, REQUESTS, answer_id=2)
+
+
+def answer_timed(
+    cmd: list[str], env: dict[str, str], requests: list[dict], answer_id: int
+) -> tuple[float, dict]:
+    """Seconds from spawning `cmd` (all of `requests` written at once, as a client does) to the
+    answer with id `answer_id`, and that answer's result."""
+    payload = "".join(json.dumps(r) + "\n" for r in requests).encode()
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -73,12 +81,12 @@ def list_tools_timed(cmd: list[str], env: dict[str, str]) -> tuple[float, dict]:
         while True:
             line = proc.stdout.readline()
             if not line:
-                raise RuntimeError(f"{cmd} exited before answering tools/list")
+                raise RuntimeError(f"{cmd} exited before answering request {answer_id}")
             message = json.loads(line)
-            if message.get("id") == 2:
+            if message.get("id") == answer_id:
                 elapsed = time.perf_counter() - start
                 if "error" in message:
-                    raise RuntimeError(f"tools/list failed: {message['error']}")
+                    raise RuntimeError(f"request {answer_id} failed: {message['error']}")
                 return elapsed, message["result"]
     finally:
         proc.stdin.close()  # EOF: the server shuts down
