@@ -126,7 +126,7 @@ class AgentsMCPServer(MCPServer[StateSlot]):
         if unknown:
             # pydantic ignores arguments a tool does not take: a misspelt or removed one
             # (get_simulation's old `cancel`) would silently do nothing
-            raise ToolError(unknown_arguments(name, unknown, known or []))
+            raise ToolError(unknown_arguments(name, unknown, list(known or ())))
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError:

@@ -67,12 +67,14 @@ def _listed(enabled: frozenset[str]) -> tuple[Tool, ...]:
     return tuple(Tool.model_validate(e.wire) for e in entries() if e.name in enabled)
 
 
-def argument_names(name: str) -> list[str] | None:
+def argument_names(name: str) -> tuple[str, ...] | None:
     """The arguments a tool takes (None for a tool the catalogue does not have)."""
-    for entry in entries():
-        if entry.name == name:
-            return list(entry.wire["inputSchema"].get("properties", {}))
-    return None
+    return _arguments().get(name)
+
+
+@cache
+def _arguments() -> dict[str, tuple[str, ...]]:
+    return {e.name: tuple(e.wire["inputSchema"].get("properties", {})) for e in entries()}
 
 
 def render(items: Collection[CatalogueEntry]) -> str:
