@@ -63,7 +63,8 @@ def wire() -> tuple[dict[str, dict[str, Any]], str]:
     return anyio.run(fetch)
 
 
-def _check_snapshot(path: Path, actual: str) -> None:
+def _check_snapshot(path: Path, actual: str, source: str) -> None:
+    """`path` must hold `actual` (what `source` gives now); UPDATE rewrites it."""
     if UPDATE:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text(encoding="utf-8") != actual:
@@ -78,11 +79,11 @@ def _check_snapshot(path: Path, actual: str) -> None:
             difflib.unified_diff(
                 expected.splitlines(keepends=True),
                 actual.splitlines(keepends=True),
-                f"{rel} (snapshot)",
-                f"{rel} (tools/list now)",
+                f"{rel} (committed)",
+                f"{rel} ({source})",
             )
         )
-        pytest.fail(f"{rel} differs from the server:\n{diff}\nIf intended: {UPDATE_COMMAND}")
+        pytest.fail(f"{rel} differs from {source}:\n{diff}\nIf intended: {UPDATE_COMMAND}")
 
 
 # --- snapshots -----------------------------------------------------------------------------------
@@ -90,7 +91,7 @@ def _check_snapshot(path: Path, actual: str) -> None:
 
 def test_catalogue_is_what_the_definitions_give() -> None:
     generated = anyio.run(catalogue.generate)
-    _check_snapshot(catalogue.CATALOGUE, catalogue.render(generated))
+    _check_snapshot(catalogue.CATALOGUE, catalogue.render(generated), "the tool definitions")
     assert [entry.name for entry in generated] == [tool.name for tool in all_tools()]
 
 
@@ -101,7 +102,7 @@ def test_tools_list_is_the_catalogue() -> None:
 
 def test_instructions_match_their_snapshot() -> None:
     _, text = wire()
-    _check_snapshot(INSTRUCTIONS, text + "\n")
+    _check_snapshot(INSTRUCTIONS, text + "\n", "the server's instructions")
 
 
 def test_every_listed_tool_is_defined() -> None:
