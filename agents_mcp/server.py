@@ -82,8 +82,8 @@ def enabled_tools(settings: Settings) -> frozenset[str]:
 
 class AgentsMCPServer(MCPServer[StateSlot]):
     """An MCPServer that lists its tools from the catalogue (tools/catalogue.py) and loads
-    their handlers when `load_handlers` is called: at build time, or in the warm-up after the
-    first tools/list (agents_mcp/warmup.py).
+    their handlers when `load_handlers` is called (at build time, or in the warm-up:
+    agents_mcp/warmup.py); a tool called before that is loaded alone, on its call.
 
     Output schemas are not listed: results carry structured content all the same (the viewer
     and scripts read it), but no model needs its schema to call a tool, and eleven of them cost
@@ -98,20 +98,29 @@ class AgentsMCPServer(MCPServer[StateSlot]):
     def __init__(self, *, enabled: frozenset[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.enabled = enabled
+        self._registered: set[str] = set()
         self._handlers_loaded = False
 
     def load_handlers(self) -> None:
-        """Import and register the enabled tools, their resources and the prompts (once)."""
+        """Import and register every enabled tool, their resources and the prompts (once)."""
         if self._handlers_loaded:
             return
         self._handlers_loaded = True
-        from agents_mcp.api.http import prepare_tls_context
-
-        prepare_tls_context()  # in a thread (OpenSSL reads the CA bundle without the GIL)
         from agents_mcp import prompts
 
-        registry.register(self, self.enabled)
+        for definition in registry.all_tools():
+            if definition.name in self.enabled and definition.name not in self._registered:
+                registry.add_to(self, definition)
+                self._registered.add(definition.name)
+        registry.register_resources(self, self.enabled)
         prompts.register(self, self.enabled)
+
+    def _ensure_tool(self, name: str) -> None:
+        """Register one tool before the rest are loaded (its module only): a first call does
+        not wait for the other tools' modules (agents_mcp/warmup.py)."""
+        if name in self.enabled and name not in self._registered:
+            registry.add_to(self, registry.definition(name))
+            self._registered.add(name)
 
     async def list_tools(self) -> list[Tool]:
         return catalogue.listed(self.enabled)
@@ -127,6 +136,7 @@ class AgentsMCPServer(MCPServer[StateSlot]):
             # pydantic ignores arguments a tool does not take: a misspelt or removed one
             # (get_simulation's old `cancel`) would silently do nothing
             raise ToolError(unknown_arguments(name, unknown, list(known or ())))
+        self._ensure_tool(name)
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError:
@@ -165,6 +175,9 @@ async def _test_runs(settings: Settings, api: Any, store: Any) -> AsyncIterator[
 @asynccontextmanager
 async def _app_state(settings: Settings) -> AsyncIterator[AppState]:
     """The objects every tool shares: HTTP client, API, store, simulation and test-run managers."""
+    from agents_mcp.api.http import prepare_tls_context
+
+    prepare_tls_context()  # in a thread (OpenSSL reads the CA bundle without the GIL)
     from agents_mcp.api import AgentsAPI, create_http_client
     from agents_mcp.simulations import SimulationManager
     from agents_mcp.stores import make_store

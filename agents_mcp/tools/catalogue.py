@@ -34,12 +34,18 @@ CATALOGUE = Path(__file__).with_name("catalogue.json")
 @dataclass(frozen=True, slots=True)
 class CatalogueEntry:
     name: str
+    module: str  # the tool module whose TOOLS holds the definition (loaded on its first call)
     mutating: bool
     instructions: str
     wire: dict[str, Any]  # exactly what tools/list sends for this tool (camelCase)
 
     def to_json(self) -> dict[str, Any]:
-        return {"mutating": self.mutating, "instructions": self.instructions, "wire": self.wire}
+        return {
+            "module": self.module,
+            "mutating": self.mutating,
+            "instructions": self.instructions,
+            "wire": self.wire,
+        }
 
 
 @cache
@@ -49,6 +55,7 @@ def entries() -> tuple[CatalogueEntry, ...]:
     return tuple(
         CatalogueEntry(
             name=item["wire"]["name"],
+            module=item["module"],
             mutating=item["mutating"],
             instructions=item["instructions"],
             wire=item["wire"],
@@ -65,6 +72,11 @@ def listed(enabled: Collection[str]) -> list[Tool]:
 @cache
 def _listed(enabled: frozenset[str]) -> tuple[Tool, ...]:
     return tuple(Tool.model_validate(e.wire) for e in entries() if e.name in enabled)
+
+
+def module_of(name: str) -> str:
+    """The module that defines tool `name` (KeyError for a tool the catalogue does not have)."""
+    return {e.name: e.module for e in entries()}[name]
 
 
 def argument_names(name: str) -> tuple[str, ...] | None:
@@ -90,13 +102,13 @@ async def generate() -> tuple[CatalogueEntry, ...]:
 
     from agents_mcp.tools import registry
 
-    definitions = registry.all_tools()
+    definitions = registry.definitions_by_module()
     server: MCPServer[Any] = MCPServer(name="catalogue")
-    for definition in definitions:
+    for _, definition in definitions:
         registry.add_to(server, definition)
     by_name = {listed.name: listed for listed in await server.list_tools()}
     out: list[CatalogueEntry] = []
-    for definition in definitions:
+    for module, definition in definitions:
         sdk_tool = by_name[definition.name]
         compacted = sdk_tool.model_copy(
             update={"input_schema": compact_schema(sdk_tool.input_schema)}
@@ -106,6 +118,7 @@ async def generate() -> tuple[CatalogueEntry, ...]:
         out.append(
             CatalogueEntry(
                 name=definition.name,
+                module=module,
                 mutating=definition.mutating,
                 instructions=definition.instructions,
                 wire=wire,

@@ -94,11 +94,31 @@ def add_to(mcp: MCPServer, tool: ToolDefinition) -> None:
     )
 
 
+def definition(name: str) -> ToolDefinition:
+    """One tool's definition, importing only its module (named in the catalogue)."""
+    module = importlib.import_module(catalogue.module_of(name))
+    for tool in module.TOOLS:
+        if tool.name == name:
+            return tool  # type: ignore[no-any-return]
+    raise LookupError(f"{module.__name__}.TOOLS has no tool named {name!r}")
+
+
+def definitions_by_module() -> list[tuple[str, ToolDefinition]]:
+    """Every definition with the module that holds it (the catalogue records it)."""
+    all_tools()  # checks names are unique
+    return [(module.__name__, tool) for module in _modules() for tool in module.TOOLS]
+
+
 def register(mcp: MCPServer, enabled: Collection[str]) -> None:
     """Add the enabled tools to `mcp`, then each module's resources."""
     for tool in all_tools():
         if tool.name in enabled:
             add_to(mcp, tool)
+    register_resources(mcp, enabled)
+
+
+def register_resources(mcp: MCPServer, enabled: Collection[str]) -> None:
+    """Each tool module's resources (`register_resources(mcp, enabled)` where it has one)."""
     chosen = frozenset(enabled)
     for module in _modules():
         register_resources = getattr(module, "register_resources", None)

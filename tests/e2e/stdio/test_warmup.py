@@ -32,7 +32,8 @@ PROBE = textwrap.dedent(
     from agents_mcp.settings import load_settings
 
     HEAVY = ("httpx", "agents_mcp.api.client", "agents_mcp.tools.agents",
-             "agents_mcp.simulations.runner", "agents_mcp.testing.runner")
+             "agents_mcp.simulations.runner", "agents_mcp.testing.runner",
+             "agents_mcp.tools.testing", "agents_mcp.prompts")
 
     def loaded():
         return sorted(name for name in HEAVY if name in sys.modules)
@@ -50,6 +51,8 @@ PROBE = textwrap.dedent(
             seen["called"] = loaded()
             seen["link"] = result.structured_content
             seen["state"] = server.state is not None
+            seen["prompts"] = [p.name for p in (await client.list_prompts()).prompts]
+            seen["after_prompts"] = loaded()
         print(json.dumps(seen))
 
     anyio.run(main)
@@ -85,6 +88,9 @@ def test_tools_are_listed_before_anything_heavy_is_loaded(sandbox, tmp_path: Pat
     assert seen["names"] == [entry.name for entry in catalogue.entries()]
     assert "agents_mcp.tools.agents" in seen["called"] and "httpx" in seen["called"]
     assert seen["link"]["agent_id"] and seen["state"] is True
+    # a prompt needs everything: every tool module and the prompts are loaded for it
+    assert "test_agent" in seen["prompts"]
+    assert {"agents_mcp.tools.testing", "agents_mcp.prompts"} <= set(seen["after_prompts"])
 
 
 def test_a_first_call_without_a_listing_waits_for_the_warm_up(sandbox, tmp_path: Path) -> None:
