@@ -85,15 +85,17 @@ class StateSlot:
 
     async def state_ready(self) -> AppState:
         """The AppState, building it if needed. Raises MCPError when the warm-up failed."""
-        self.start()
-        await self._built.wait()
+        if not self._built.is_set():  # (waiting on a set event would still yield to the loop)
+            self.start()
+            await self._built.wait()
         return self._checked()
 
     async def ready(self) -> AppState:
         """The AppState once everything is loaded. Raises MCPError when the warm-up failed."""
-        self.start()
-        self._load_asked.set()
-        await self._loaded.wait()
+        if not self._loaded.is_set():
+            self.start()
+            self._load_asked.set()
+            await self._loaded.wait()
         return self._checked()
 
     def _checked(self) -> AppState:

@@ -12,7 +12,9 @@ the same sandbox on loopback (a child process, see sandbox_proc.py):
    result, whatever a server defers past its listing);
 3. get_agent_link: p50 / p99 over `--calls` calls on one warm session each, calls alternating
    A/B so that the load of a shared machine hits both equally; once with the sandbox keeping
-   connections alive, once with it answering `Connection: close` to every request.
+   connections alive, once with it answering `Connection: close` to every request. Beside it,
+   each server process's CPU time per call (Linux): the part of a call's latency that is the
+   server's own, without the client, the upstream and the pipes both share.
 
 Prints every figure and the ratio agents-mcp / peer (below 1: agents-mcp is faster or smaller).
 
@@ -150,9 +152,38 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def link_latencies(pair: list[Contender], calls: int) -> dict[str, list[float]]:
-    """Seconds per get_agent_link call for each contender, calls alternating between them."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(pair: list[Contender]) -> dict[str, int]:
+    """The pid of each contender's server process (a child of this one, found by command line)."""
+    found: dict[str, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if ppid != os.getpid():
+            continue
+        for c in pair:
+            if [a.decode() for a in argv[: len(c.cmd)]] == c.cmd:
+                found[c.name] = int(entry.name)
+    return found
+
+
+async def link_latencies(
+    pair: list[Contender], calls: int
+) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Seconds per get_agent_link call for each contender, calls alternating between them, and
+    each server's CPU seconds per call (Linux only: empty elsewhere)."""
     times: dict[str, list[float]] = {c.name: [] for c in pair}
+    cpu: dict[str, float] = {}
     with open(os.devnull, "w") as devnull:  # noqa: ASYNC230 - opened once, before any call
         async with AsyncExitStack() as stack:
             clients: list[tuple[str, Client]] = []
@@ -162,13 +193,16 @@ async def link_latencies(pair: list[Contender], calls: int) -> dict[str, list[fl
             for name, client in clients:  # warm-up: connection, caches, first-call imports
                 for _ in range(5):
                     await call_link(client, name)
+            pids = server_pids(pair) if sys.platform == "linux" else {}
+            before = {name: cpu_seconds(pid) for name, pid in pids.items()}
             for i in range(calls):
                 order = clients if i % 2 == 0 else clients[::-1]
                 for name, client in order:
                     start = time.perf_counter()
                     await call_link(client, name)
                     times[name].append(time.perf_counter() - start)
-    return times
+            cpu = {name: (cpu_seconds(pid) - before[name]) / calls for name, pid in pids.items()}
+    return times, cpu
 
 
 async def call_link(client: Client, name: str) -> None:
@@ -223,7 +257,7 @@ def main() -> None:
         for mode in args.modes.split(","):
             with SandboxProcess(close_connections=(mode == "close")) as sb:
                 pair = contenders(sb, Path(tmp) / f"data-{mode}", python)
-                times = asyncio.run(link_latencies(pair, args.calls))
+                times, cpu = asyncio.run(link_latencies(pair, args.calls))
             p50 = {n: pct(v, 0.5) for n, v in times.items()}
             p99 = {n: pct(v, 0.99) for n, v in times.items()}
             print(
@@ -232,6 +266,12 @@ def main() -> None:
                 f"{peer} p50 {p50[peer] * 1000:.2f} ms p99 {p99[peer] * 1000:.2f} ms   "
                 f"ratio p50 {p50[ours] / p50[peer]:.2f} p99 {p99[ours] / p99[peer]:.2f}"
             )
+            if len(cpu) == 2:
+                print(
+                    f"  server CPU per call (user+system, /proc):  {ours} "
+                    f"{cpu[ours] * 1000:.2f} ms   {peer} {cpu[peer] * 1000:.2f} ms   "
+                    f"ratio {cpu[ours] / cpu[peer]:.2f}"
+                )
 
 
 if __name__ == "__main__":
