@@ -108,11 +108,8 @@ class AgentsMCPServer(MCPServer[StateSlot]):
         self._handlers_loaded = True
         from agents_mcp import prompts
 
-        for definition in registry.all_tools():
-            if definition.name in self.enabled and definition.name not in self._registered:
-                registry.add_to(self, definition)
-                self._registered.add(definition.name)
-        registry.register_resources(self, self.enabled)
+        registry.register(self, self.enabled, already=self._registered)
+        self._registered.update(self.enabled)
         prompts.register(self, self.enabled)
 
     def _ensure_tool(self, name: str) -> None:
@@ -217,8 +214,7 @@ def _lifespan(settings: Settings, *, deferred: bool) -> Callable[[Any], Any]:
         def publish(state: AppState | None) -> None:
             server.state = state
 
-        if not deferred:
-            server.load_handlers()
+        if not deferred:  # build_server loaded the handlers
             async with _app_state(settings) as state:
                 slot.set(state)
                 publish(state)

@@ -76,17 +76,18 @@ def _listed(enabled: frozenset[str]) -> tuple[Tool, ...]:
 
 def module_of(name: str) -> str:
     """The module that defines tool `name` (KeyError for a tool the catalogue does not have)."""
-    return {e.name: e.module for e in entries()}[name]
+    return _by_name()[name].module
 
 
 def argument_names(name: str) -> tuple[str, ...] | None:
     """The arguments a tool takes (None for a tool the catalogue does not have)."""
-    return _arguments().get(name)
+    entry = _by_name().get(name)
+    return None if entry is None else tuple(entry.wire["inputSchema"].get("properties", {}))
 
 
 @cache
-def _arguments() -> dict[str, tuple[str, ...]]:
-    return {e.name: tuple(e.wire["inputSchema"].get("properties", {})) for e in entries()}
+def _by_name() -> dict[str, CatalogueEntry]:
+    return {entry.name: entry for entry in entries()}
 
 
 def render(items: Collection[CatalogueEntry]) -> str:

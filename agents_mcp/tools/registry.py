@@ -109,10 +109,11 @@ def definitions_by_module() -> list[tuple[str, ToolDefinition]]:
     return [(module.__name__, tool) for module in _modules() for tool in module.TOOLS]
 
 
-def register(mcp: MCPServer, enabled: Collection[str]) -> None:
-    """Add the enabled tools to `mcp`, then each module's resources."""
+def register(mcp: MCPServer, enabled: Collection[str], *, already: Collection[str] = ()) -> None:
+    """Add the enabled tools to `mcp` (but those `already` registered), then each module's
+    resources."""
     for tool in all_tools():
-        if tool.name in enabled:
+        if tool.name in enabled and tool.name not in already:
             add_to(mcp, tool)
     register_resources(mcp, enabled)
 
