@@ -129,6 +129,9 @@ def main(argv: list[str] | None = None) -> None:
         from agents_mcp.http_app import run_http
 
         sys.exit(run_http(settings, host=args.host, port=args.port, sandbox=args.sandbox))
+    from agents_mcp.handshake import answer_early
+
+    early = answer_early(settings)  # before the SDK's import: a client sees the tools at once
     from agents_mcp.server import run_stdio
 
-    sys.exit(run_stdio(settings, sandbox=args.sandbox))
+    sys.exit(run_stdio(settings, sandbox=args.sandbox, early=early))

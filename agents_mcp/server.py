@@ -26,55 +26,15 @@ from pydantic import SecretStr, ValidationError
 
 from agents_mcp import __version__
 from agents_mcp.errors import ConfigError
+from agents_mcp.handshake import SERVER_NAME, EarlyAnswers
 from agents_mcp.logs import register_secret, setup_logging
 from agents_mcp.settings import Settings
 from agents_mcp.state import AppState
 from agents_mcp.tools import catalogue, registry
+from agents_mcp.tools.enabled import enabled_tools
 from agents_mcp.warmup import StateSlot, WarmupGate
 
 logger = logging.getLogger("agents_mcp.server")
-
-SERVER_NAME = "agents-mcp"
-
-
-# --- which tools ---------------------------------------------------------------------------------
-
-
-def enabled_tools(settings: Settings) -> frozenset[str]:
-    """The tools to offer: AGENTS_MCP_TOOLS (if set), minus the mutating ones when read-only."""
-    names = registry.tool_names()
-    if settings.tools is not None:
-        # a secret pasted into the wrong variable is not echoed back
-        secrets = {s.get_secret_value() for s in (settings.api_key, settings.auth_token) if s}
-        unknown = [
-            "(a secret value)" if name in secrets else name
-            for name in settings.tools
-            if name not in names
-        ]
-        if unknown:
-            raise ConfigError(
-                f"AGENTS_MCP_TOOLS names unknown tool(s): {', '.join(unknown)}. "
-                f"Valid names: {', '.join(names)}.",
-                setting="AGENTS_MCP_TOOLS",
-            )
-        chosen = frozenset(settings.tools)
-    else:
-        chosen = frozenset(names)
-    if settings.read_only:
-        mutating = registry.mutating_tools()
-        dropped = chosen & mutating
-        chosen -= mutating
-        if dropped and settings.tools is not None:
-            logger.warning(
-                "AGENTS_MCP_READ_ONLY removes %s from AGENTS_MCP_TOOLS", ", ".join(sorted(dropped))
-            )
-    if not chosen:
-        raise ConfigError(
-            "No tool left to offer: AGENTS_MCP_TOOLS is empty or lists only tools that "
-            f"AGENTS_MCP_READ_ONLY removes. Valid names: {', '.join(names)}.",
-            setting="AGENTS_MCP_TOOLS",
-        )
-    return chosen
 
 
 # --- the server ----------------------------------------------------------------------------------
@@ -145,12 +105,13 @@ class AgentsMCPServer(MCPServer[StateSlot]):
                 raise ToolError(invalid_arguments(name, exc.__cause__)) from exc.__cause__
             raise
 
-    async def run_stdio_async(self) -> None:
-        """Serve over stdin/stdout on the loop's own pipes (agents_mcp.stdio), no worker threads."""
+    async def run_stdio_async(self, early: EarlyAnswers | None = None) -> None:
+        """Serve over stdin/stdout on the loop's own pipes (agents_mcp.stdio), no worker threads,
+        taking over from `early` (the handshake answered before the SDK was imported)."""
         from agents_mcp.stdio import stdio_streams
 
         lowlevel = self._lowlevel_server
-        async with stdio_streams() as (read_stream, write_stream):
+        async with stdio_streams(early) as (read_stream, write_stream):
             await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
 
 
@@ -312,8 +273,9 @@ def run_async(main: Callable[[], Awaitable[Any]]) -> None:
         anyio.run(main)
 
 
-def run_stdio(settings: Settings, sandbox: bool = False) -> int:
-    """Serve MCP over stdin/stdout until the client closes stdin. Returns the exit code."""
+def run_stdio(settings: Settings, sandbox: bool = False, early: EarlyAnswers | None = None) -> int:
+    """Serve MCP over stdin/stdout until the client closes stdin. Returns the exit code.
+    `early`: the handshake thread started before this module was imported (cli.py)."""
     secrets = [s.get_secret_value() for s in (settings.api_key, settings.auth_token) if s]
     setup_logging(settings.log_level, json=settings.log_json, secrets=secrets)
     try:
@@ -324,7 +286,7 @@ def run_stdio(settings: Settings, sandbox: bool = False) -> int:
 
     async def main() -> None:
         if not sandbox:
-            await build_server(settings, deferred=True).run_stdio_async()
+            await build_server(settings, deferred=True).run_stdio_async(early)
             return
         from agents_mcp.sandbox import DEFAULT_API_KEY, SandboxServer
 
@@ -332,7 +294,7 @@ def run_stdio(settings: Settings, sandbox: bool = False) -> int:
         async with SandboxServer(api_key=key) as sb:
             logger.info("embedded sandbox at %s", sb.base_url)
             server = build_server(settings, api_base_url=sb.base_url, api_key=key, deferred=True)
-            await server.run_stdio_async()
+            await server.run_stdio_async(early)
 
     try:
         run_async(main)

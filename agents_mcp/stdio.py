@@ -13,15 +13,19 @@ Rules kept from the SDK's transport:
 - the read side ends at EOF, which ends the server.
 When stdin or stdout is not a pipe or a socket (a terminal, a file) or the platform is Windows,
 the SDK's own transport is used.
+
+`early`: the thread that answered the handshake before the SDK was imported
+(agents_mcp/handshake.py). Its lines go to the server first, and the server's answers to the
+requests it already answered are compared with them and not sent twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import os
-import stat
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,32 +36,32 @@ from mcp.server.stdio import stdio_server
 from mcp.shared._context_streams import create_context_streams
 from mcp.shared.message import SessionMessage
 
+from agents_mcp.handshake import EarlyAnswers, Handover, pipes_available
+
+logger = logging.getLogger("agents_mcp.server")
+
 _CHUNK = 256 * 1024
 
 
-def _is_pipe_or_socket(fd: int) -> bool:
-    try:
-        mode = os.fstat(fd).st_mode
-    except OSError:
-        return False
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
-
-
-def fast_path_available() -> bool:
-    """True when both standard streams are pipes or sockets on a POSIX system."""
-    if sys.platform == "win32":
-        return False
-    return _is_pipe_or_socket(0) and _is_pipe_or_socket(1)
-
-
 @asynccontextmanager
-async def stdio_streams() -> AsyncIterator[tuple[Any, Any]]:
+async def stdio_streams(early: EarlyAnswers | None = None) -> AsyncIterator[tuple[Any, Any]]:
     """(read_stream, write_stream) for `Server.run`, over the process's stdin and stdout."""
-    if not fast_path_available():
+    if not pipes_available():
         async with stdio_server() as streams:
             yield streams
         return
-    async with _claimed_std_fds() as (fd_in, fd_out), _pipe_streams(fd_in, fd_out) as streams:
+    handover = Handover()
+    if early is not None:
+        handover = early.hand_over()
+        logger.debug(
+            "handshake: %d line(s) read before the server was ready, %d answered early",
+            len(handover.lines),
+            len(handover.answered),
+        )
+    async with (
+        _claimed_std_fds() as (fd_in, fd_out),
+        _pipe_streams(fd_in, fd_out, handover) as streams,
+    ):
         yield streams
 
 
@@ -88,7 +92,9 @@ async def _claimed_std_fds() -> AsyncIterator[tuple[int, int]]:
 
 
 @asynccontextmanager
-async def _pipe_streams(fd_in: int, fd_out: int) -> AsyncIterator[tuple[Any, Any]]:
+async def _pipe_streams(
+    fd_in: int, fd_out: int, handover: Handover
+) -> AsyncIterator[tuple[Any, Any]]:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=_CHUNK, loop=loop)
     # closefd=False: the fds are closed by _claimed_std_fds, after their flags are restored
@@ -117,10 +123,12 @@ async def _pipe_streams(fd_in: int, fd_out: int) -> AsyncIterator[tuple[Any, Any
         await read_send.send(SessionMessage(message))
 
     async def stdin_reader() -> None:
-        pending = bytearray()
+        pending = bytearray(handover.partial)
         try:
             async with read_send:
-                while chunk := await reader.read(_CHUNK):
+                for line in handover.lines:
+                    await deliver(line)
+                while not handover.eof and (chunk := await reader.read(_CHUNK)):
                     pending += chunk
                     start = 0
                     while (end := pending.find(b"\n", start)) >= 0:
@@ -135,6 +143,8 @@ async def _pipe_streams(fd_in: int, fd_out: int) -> AsyncIterator[tuple[Any, Any
         try:
             async with write_receive:
                 async for session_message in write_receive:
+                    if handover.answered and _answered_early(session_message, handover):
+                        continue
                     data = session_message.message.model_dump_json(
                         by_alias=True, exclude_unset=True
                     )
@@ -158,3 +168,20 @@ async def _pipe_streams(fd_in: int, fd_out: int) -> AsyncIterator[tuple[Any, Any
                 write_transport.set_write_buffer_limits(high=0)  # drain: until all is written
                 await writer.drain()
         write_transport.close()
+
+
+def _answered_early(session_message: SessionMessage, handover: Handover) -> bool:
+    """True for the server's answer to a request the handshake thread answered (checked equal)."""
+    message = session_message.message
+    request_id = getattr(message, "id", None)
+    if request_id is None or request_id not in handover.answered or hasattr(message, "method"):
+        return False
+    early = handover.answered.pop(request_id)
+    own = message.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    if {key: value for key, value in own.items() if key not in ("jsonrpc", "id")} != early:
+        logger.error(
+            "bug: the early answer to request %r differs from the server's: %s",
+            request_id,
+            json.dumps(own)[:2000],
+        )
+    return True

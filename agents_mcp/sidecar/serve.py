@@ -148,7 +148,7 @@ def run_http(settings: Settings, host: str, port: int, sandbox: bool = False) ->
         return 2
     _setup_logging(settings)
     from agents_mcp.errors import ConfigError
-    from agents_mcp.server import enabled_tools
+    from agents_mcp.tools.enabled import enabled_tools
 
     try:
         enabled_tools(settings)  # a bad AGENTS_MCP_TOOLS fails before anything listens

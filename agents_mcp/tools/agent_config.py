@@ -39,8 +39,8 @@ from agents_mcp.api.errors import APIError, RequestValidationError, UpstreamErro
 from agents_mcp.errors_text import error_text
 from agents_mcp.logs import log_tool_call, redact
 from agents_mcp.state import AppState, app_state
-from agents_mcp.tools import ToolDefinition, result
 from agents_mcp.tools.agents import AgentId, NoDialog, _client_can_ask
+from agents_mcp.tools.definition import ToolDefinition, result
 from agents_mcp.tools.errors import outcome_of, tool_call, tool_error
 
 _LIST_NAME = 60  # characters of an agent's name on its list line

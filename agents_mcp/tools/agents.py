@@ -26,7 +26,7 @@ from agents_mcp.api import validate_agent_id
 from agents_mcp.api.errors import AgentNotFoundError, APIError
 from agents_mcp.logs import log_tool_call
 from agents_mcp.state import AppState, app_state
-from agents_mcp.tools import ToolDefinition, result
+from agents_mcp.tools.definition import ToolDefinition, result
 from agents_mcp.tools.errors import outcome_of, tool_call, tool_error
 
 TALK_TO_URL = "https://elevenlabs.io/app/talk-to?agent_id={}"

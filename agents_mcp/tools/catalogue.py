@@ -24,11 +24,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mcp.types import Tool
+if TYPE_CHECKING:
+    from mcp.types import Tool
 
 CATALOGUE = Path(__file__).with_name("catalogue.json")
+INSTRUCTIONS_PREAMBLE = "Manage and test ElevenLabs voice agents."
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,28 @@ def entries() -> tuple[CatalogueEntry, ...]:
     )
 
 
+def tool_names() -> tuple[str, ...]:
+    """The valid tool names, in order (AGENTS_MCP_TOOLS picks among them)."""
+    return tuple(entry.name for entry in entries())
+
+
+def mutating_tools() -> frozenset[str]:
+    """The tools that change agents: AGENTS_MCP_READ_ONLY does not offer them."""
+    return frozenset(entry.name for entry in entries() if entry.mutating)
+
+
+def instructions(enabled: Collection[str]) -> str:
+    """The server instructions: the preamble, then one sentence per enabled tool."""
+    parts = [INSTRUCTIONS_PREAMBLE]
+    parts.extend(entry.instructions for entry in entries() if entry.name in enabled)
+    return " ".join(parts)
+
+
+def wire_list(enabled: Collection[str]) -> list[dict[str, Any]]:
+    """The enabled tools exactly as tools/list sends them (JSON values)."""
+    return [entry.wire for entry in entries() if entry.name in enabled]
+
+
 def listed(enabled: Collection[str]) -> list[Tool]:
     """The tools/list answer for the enabled tools."""
     return list(_listed(frozenset(enabled)))
@@ -71,6 +95,8 @@ def listed(enabled: Collection[str]) -> list[Tool]:
 
 @cache
 def _listed(enabled: frozenset[str]) -> tuple[Tool, ...]:
+    from mcp.types import Tool
+
     return tuple(Tool.model_validate(e.wire) for e in entries() if e.name in enabled)
 
 

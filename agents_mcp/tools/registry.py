@@ -5,9 +5,10 @@ that names are unique. From that list come: the registration on the MCPServer (`
 README's tool table (`readme_table`, written by scripts/gen_readme_tools.py) and the tool
 catalogue (catalogue.py: the generated tools/list). Nothing else names a tool.
 
-What start-up needs reads the catalogue, not the tool modules (they pull in the API client, the
-simulations and the test runner): the valid names of AGENTS_MCP_TOOLS (`tool_names`), the tools
-AGENTS_MCP_READ_ONLY hides (`mutating_tools`) and the server instructions (`instructions`).
+What start-up needs is read from the catalogue (catalogue.py; re-exported here), not the tool
+modules (they pull in the API client, the simulations and the test runner): the valid names of
+AGENTS_MCP_TOOLS (`tool_names`), the tools AGENTS_MCP_READ_ONLY hides (`mutating_tools`) and
+the server instructions (`instructions`).
 
 How to add a tool:
 1. In a module of this package, write the handler: `async def my_tool(arg: Annotated[str,
@@ -32,7 +33,11 @@ from types import ModuleType
 
 from mcp.server import MCPServer
 
-from agents_mcp.tools import ToolDefinition, catalogue
+from agents_mcp.tools import catalogue
+from agents_mcp.tools.catalogue import instructions as instructions  # re-exported
+from agents_mcp.tools.catalogue import mutating_tools as mutating_tools
+from agents_mcp.tools.catalogue import tool_names as tool_names
+from agents_mcp.tools.definition import ToolDefinition
 
 TOOL_MODULES: tuple[str, ...] = (
     "agents_mcp.tools.agents",
@@ -40,8 +45,6 @@ TOOL_MODULES: tuple[str, ...] = (
     "agents_mcp.tools.simulations",
     "agents_mcp.tools.testing",
 )
-
-INSTRUCTIONS_PREAMBLE = "Manage and test ElevenLabs voice agents."
 
 
 @cache
@@ -63,23 +66,6 @@ def all_tools() -> tuple[ToolDefinition, ...]:
             seen.add(tool.name)
             tools.append(tool)
     return tuple(tools)
-
-
-def tool_names() -> tuple[str, ...]:
-    """The valid tool names, in order (AGENTS_MCP_TOOLS picks among them)."""
-    return tuple(entry.name for entry in catalogue.entries())
-
-
-def mutating_tools() -> frozenset[str]:
-    """The tools that change agents: AGENTS_MCP_READ_ONLY does not offer them."""
-    return frozenset(entry.name for entry in catalogue.entries() if entry.mutating)
-
-
-def instructions(enabled: Collection[str]) -> str:
-    """The server instructions: the preamble, then one sentence per enabled tool."""
-    parts = [INSTRUCTIONS_PREAMBLE]
-    parts.extend(entry.instructions for entry in catalogue.entries() if entry.name in enabled)
-    return " ".join(parts)
 
 
 def add_to(mcp: MCPServer, tool: ToolDefinition) -> None:

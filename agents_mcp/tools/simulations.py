@@ -44,7 +44,7 @@ from agents_mcp.simulations.summary import WAIT_HINT_SECONDS, PageError, View
 from agents_mcp.simulations.views import render
 from agents_mcp.state import app_state
 from agents_mcp.stores.base import StoreError
-from agents_mcp.tools import ToolDefinition
+from agents_mcp.tools.definition import ToolDefinition
 from agents_mcp.tools.errors import ToolCall, tool_call, tool_error
 
 logger = logging.getLogger("agents_mcp.tools.simulations")

@@ -37,8 +37,8 @@ from agents_mcp.testing.agent_config import OverrideError
 from agents_mcp.testing.record import UnknownRunError, is_run_id
 from agents_mcp.testing.runner import BaselineRequest, Plan, TestRunManager
 from agents_mcp.testing.suite import SuiteError, plan_tests
-from agents_mcp.tools import ToolDefinition
 from agents_mcp.tools.agents import _client_can_ask
+from agents_mcp.tools.definition import ToolDefinition
 from agents_mcp.tools.errors import outcome_of, tool_call, tool_error
 
 logger = logging.getLogger("agents_mcp.tools.testing")

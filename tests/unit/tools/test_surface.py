@@ -30,7 +30,8 @@ from mcp.types import ToolAnnotations
 
 from agents_mcp.server import build_server
 from agents_mcp.settings import Settings
-from agents_mcp.tools import ToolDefinition, catalogue
+from agents_mcp.tools import catalogue
+from agents_mcp.tools.definition import ToolDefinition
 from agents_mcp.tools.registry import all_tools, instructions, tool_names
 from tests.support.paths import REPO, SNAPSHOTS
 
