@@ -1,6 +1,6 @@
 """Command line: parse arguments, load settings, hand over. No logic lives here.
 
-Heavy modules (mcp, httpx, the sandbox) are imported inside the subcommand that needs them, so
+Heavy modules (mcp, httpx2, the sandbox) are imported inside the subcommand that needs them, so
 `agents-mcp --help` and the stdio start-up stay fast. `serve` and `test` tune the process first
 (agents_mcp/runtime.py: short GIL turns, big buffers returned to the system).
 """

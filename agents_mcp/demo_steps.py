@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
+import httpx2
 
 if TYPE_CHECKING:
     from mcp import Client
@@ -267,7 +267,7 @@ async def promote(client: Client, agent_id: str, run_id: str, say: Say) -> None:
 
 async def sandbox_config(base_url: str, api_key: str, settings: dict[str, Any]) -> None:
     """Change the sandbox's settings through its admin endpoint (loopback only)."""
-    async with httpx.AsyncClient(headers={"xi-api-key": api_key}, timeout=10) as http:
+    async with httpx2.AsyncClient(headers={"xi-api-key": api_key}, timeout=10) as http:
         (await http.post(f"{base_url}/_sandbox/config", json=settings)).raise_for_status()
 
 

@@ -1,5 +1,5 @@
 """The roots of every error agents-mcp raises on purpose, importable by every layer (no mcp, no
-httpx import here).
+httpx2 import here).
 
     AgentsMCPError
     ├── ConfigError (also ValueError)    a setting is wrong; `.setting` names it when one does

@@ -144,7 +144,7 @@ def setup_logging(
     _stderr_level = numeric
     _apply_levels()
     # The MCP SDK logs every request at INFO; keep it quiet unless debugging.
-    for name in ("mcp", "httpx", "httpcore", "uvicorn", "uvicorn.access"):
+    for name in ("mcp", "httpx2", "httpcore2", "uvicorn", "uvicorn.access"):
         logging.getLogger(name).setLevel(numeric if numeric <= logging.DEBUG else logging.WARNING)
     return handler
 

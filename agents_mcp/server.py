@@ -1,7 +1,7 @@
 """The MCP server: tools chosen by the settings, one lifespan owning the shared clients, stdio.
 
 `build_server` returns the `MCPServer`; `run_stdio` serves it over stdin/stdout (on uvloop when
-installed), optionally against an embedded sandbox. Heavy modules (httpx, the API client, the
+installed), optionally against an embedded sandbox. Heavy modules (httpx2, the API client, the
 simulation store, the sandbox) are imported inside the lifespan or only when needed, so that a
 desktop client spawning the server gets its tool list quickly.
 """

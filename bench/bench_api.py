@@ -1,5 +1,5 @@
 """Benchmarks of the API layer: the stream decoder's throughput and the client's per-request
-overhead over a bare httpx call. Prints figures; asserts nothing about timing.
+overhead over a bare httpx2 call. Prints figures; asserts nothing about timing.
 
     python bench/bench_api.py            # about 15 s on a small machine
 
@@ -7,7 +7,7 @@ overhead over a bare httpx call. Prints figures; asserts nothing about timing.
    analysis last), fed in random-size chunks, in both frame forms. For scale it also times the
    bare work any parser must do (json.loads per frame, then pydantic validation).
 2. Client: N get_agent_link calls through AgentsAPI against a loopback server in a subprocess,
-   and N bare httpx GETs (+ .json()) of the same URL on the same kind of client, interleaved in
+   and N bare httpx2 GETs (+ .json()) of the same URL on the same kind of client, interleaved in
    blocks; mean, p50 and p95 per call and the difference.
 """
 
@@ -219,7 +219,7 @@ def _stats(samples: list[float]) -> tuple[float, float, float]:
 
 
 async def bench_client(base_url: str, n: int = 500, block: int = 50) -> None:
-    import httpx
+    import httpx2
 
     from agents_mcp.api import AgentsAPI, create_http_client
 
@@ -257,14 +257,14 @@ async def bench_client(base_url: str, n: int = 500, block: int = 50) -> None:
 
     c_mean, c_p50, c_p95 = _stats(client_times)
     b_mean, b_p50, b_p95 = _stats(bare_times)
-    print(f"== client overhead: {n} get_agent_link calls vs {n} bare httpx GETs (+ .json())")
-    print(f"  loop: {type(asyncio.get_running_loop()).__module__}; httpx {httpx.__version__}")
+    print(f"== client overhead: {n} get_agent_link calls vs {n} bare httpx2 GETs (+ .json())")
+    print(f"  loop: {type(asyncio.get_running_loop()).__module__}; httpx2 {httpx2.__version__}")
     print(
         f"  AgentsAPI.get_agent_link  mean {c_mean * 1e3:.3f} ms  p50 {c_p50 * 1e3:.3f} ms  "
         f"p95 {c_p95 * 1e3:.3f} ms"
     )
     print(
-        f"  bare httpx GET + json     mean {b_mean * 1e3:.3f} ms  p50 {b_p50 * 1e3:.3f} ms  "
+        f"  bare httpx2 GET + json     mean {b_mean * 1e3:.3f} ms  p50 {b_p50 * 1e3:.3f} ms  "
         f"p95 {b_p95 * 1e3:.3f} ms"
     )
     print(

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -222,7 +221,7 @@ async def bench(args: argparse.Namespace) -> None:
             r"listening on (http://127\.0\.0\.1:\d+)",
         )
         try:
-            async with httpx.AsyncClient() as http:
+            async with httpx2.AsyncClient() as http:
                 response = await http.post(
                     f"{sandbox.url}/_sandbox/config",
                     json={"max_concurrent": SANDBOX_MAX_CONCURRENT, "turn_delay": 0},

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -79,7 +79,7 @@ async def main(args: argparse.Namespace) -> None:
         r"listening on (http://127\.0\.0\.1:\d+)",
     )
     try:
-        async with httpx.AsyncClient(headers={"xi-api-key": DEFAULT_API_KEY}, timeout=60) as http:
+        async with httpx2.AsyncClient(headers={"xi-api-key": DEFAULT_API_KEY}, timeout=60) as http:
             config = {"run_delay": 1, "turn_delay": 0}
             (await http.post(f"{sandbox.url}/_sandbox/config", json=config)).raise_for_status()
             api = AgentsAPI(http, api_key=DEFAULT_API_KEY, base_url=sandbox.url)

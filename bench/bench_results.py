@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 from mcp import Client, StdioServerParameters, stdio_client
 
 from agents_mcp.sandbox import SandboxServer
@@ -70,7 +70,7 @@ def raw_stream_bytes(sandbox: SandboxServer, body: dict[str, Any]) -> tuple[int,
     """(non-streamed body, streamed body) for the same request: the sandbox is deterministic."""
     url = f"{sandbox.base_url}/v1/convai/agents/{AGENT}/simulate-conversation"
     headers = {"xi-api-key": sandbox.api_key}
-    with httpx.Client(timeout=60, headers=headers) as http:
+    with httpx2.Client(timeout=60, headers=headers) as http:
         plain = http.post(url, json=body)
         streamed = http.post(url + "/stream", json=body)
     plain.raise_for_status()
@@ -80,7 +80,7 @@ def raw_stream_bytes(sandbox: SandboxServer, body: dict[str, Any]) -> tuple[int,
 
 def raw_invocation_bytes(sandbox: SandboxServer, invocation_id: str) -> int:
     url = f"{sandbox.base_url}/v1/convai/test-invocations/{invocation_id}"
-    with httpx.Client(timeout=30, headers={"xi-api-key": sandbox.api_key}) as http:
+    with httpx2.Client(timeout=30, headers={"xi-api-key": sandbox.api_key}) as http:
         answer = http.get(url)
     answer.raise_for_status()
     return len(answer.content)

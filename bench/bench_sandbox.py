@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 AGENT = "agent_demo_support"
 
@@ -72,7 +72,7 @@ def body(i: int, turns: int | None) -> dict:
 class RawConnection:
     """A minimal keep-alive HTTP/1.1 client: the load generator must cost less than the server.
 
-    (httpx costs more CPU per request than the sandbox itself on this machine.)"""
+    (httpx2 costs more CPU per request than the sandbox itself on this machine.)"""
 
     def __init__(self, host: str, port: int, key: str) -> None:
         self.host, self.port, self.key = host, port, key
@@ -168,7 +168,7 @@ def main() -> None:
     proc, url, key = start_sandbox()
     try:
         idle = memory_kib(proc.pid)
-        httpx.post(
+        httpx2.post(
             f"{url}/_sandbox/config", headers={"xi-api-key": key}, json={"max_concurrent": 100_000}
         ).raise_for_status()
         print(f"sandbox pid {proc.pid} at {url}; idle RSS {idle['VmRSS'] / 1024:.1f} MiB")

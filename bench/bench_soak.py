@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
@@ -74,11 +73,11 @@ class Sandbox:
         from agents_mcp.sandbox import SandboxServer
 
         self.server = SandboxServer(api_key=KEY, max_concurrent=200)
-        self.http: httpx.Client | None = None
+        self.http: httpx2.Client | None = None
 
     def __enter__(self) -> Sandbox:
         self.server.__enter__()
-        self.http = httpx.Client(
+        self.http = httpx2.Client(
             base_url=self.server.base_url, headers={"xi-api-key": KEY}, timeout=10
         )
         return self
@@ -126,8 +125,8 @@ class HttpSidecar:
 
     def _healthy(self) -> bool:
         try:
-            return httpx.get(self.url.replace("/mcp", "/healthz"), timeout=1).status_code == 200
-        except httpx.HTTPError:
+            return httpx2.get(self.url.replace("/mcp", "/healthz"), timeout=1).status_code == 200
+        except httpx2.HTTPError:
             return False
 
     def _read(self) -> None:

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 import anyio
-import httpx
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -58,7 +57,7 @@ async def bench(args: argparse.Namespace) -> int:
             r"listening on (http://127\.0\.0\.1:\d+)",
         )
         try:
-            async with httpx.AsyncClient(headers=admin) as http:
+            async with httpx2.AsyncClient(headers=admin) as http:
                 config = {"run_delay": args.run_delay, "turn_delay": 0}
                 (await http.post(f"{sandbox.url}/_sandbox/config", json=config)).raise_for_status()
             server = Process(
@@ -92,7 +91,7 @@ async def _measure(args: argparse.Namespace, sandbox: Process, server: Process) 
         await client.list_tools()
         idle = server.memory_kib("VmRSS")
         cleared = server.reset_peak()
-        async with httpx.AsyncClient(headers=admin) as http:
+        async with httpx2.AsyncClient(headers=admin) as http:
             await http.delete(f"{sandbox.url}/_sandbox/requests")
         start = time.perf_counter()
         timeline: list[tuple[float, int]] = []
@@ -132,7 +131,7 @@ async def _measure(args: argparse.Namespace, sandbox: Process, server: Process) 
             print(" ".join(f"{at:.1f}s:{kib >> 10}" for at, kib in timeline))
         peak = server.memory_kib("VmHWM")
         page = await client.call_tool("get_test_results", {"run_id": run_id, "detail": "runs"})
-    async with httpx.AsyncClient(headers=admin) as http:
+    async with httpx2.AsyncClient(headers=admin) as http:
         log = (await http.get(f"{sandbox.url}/_sandbox/requests")).json()
     paths = [e.get("path", "") for e in log if e.get("method") == "GET"]
     gets = [p for p in paths if "/test-invocations/" in p]

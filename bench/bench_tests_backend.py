@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 from mcp import Client, StdioServerParameters, stdio_client
 
 from agents_mcp.sandbox import SandboxServer
@@ -45,7 +45,7 @@ def received(result: Any) -> int:
 
 def invocation_bytes(sandbox: SandboxServer, invocation_id: str) -> int:
     url = f"{sandbox.base_url}/v1/convai/test-invocations/{invocation_id}"
-    with httpx.Client(timeout=30, headers={"xi-api-key": sandbox.api_key}) as http:
+    with httpx2.Client(timeout=30, headers={"xi-api-key": sandbox.api_key}) as http:
         answer = http.get(url)
     answer.raise_for_status()
     return len(answer.content)

@@ -154,9 +154,9 @@ class SandboxProcess:
                 self.proc.wait()
 
     def stamps(self) -> dict[str, float]:
-        import httpx
+        import httpx2
 
-        return httpx.get(f"{self.base_url}/_bench/stamps", timeout=10).json()
+        return httpx2.get(f"{self.base_url}/_bench/stamps", timeout=10).json()
 
 
 def _serve(args: argparse.Namespace) -> None:

@@ -1,4 +1,4 @@
-"""The async client of the five Agents API endpoints, over one shared httpx.AsyncClient
+"""The async client of the five Agents API endpoints, over one shared httpx2.AsyncClient
 (agents_mcp/api/http.py makes it).
 
 Safety rules (see reference/api-behaviour.md):
@@ -11,7 +11,7 @@ Safety rules (see reference/api-behaviour.md):
 - Redirects are never followed (the key must not be sent to another host).
 - The key lives in a SecretStr and is unwrapped only into the request header; it never appears in
   a repr or an error message (errors are built from status, body and exception names, never from
-  requests, and wrapped httpx exceptions are not chained).
+  requests, and wrapped httpx2 exceptions are not chained).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 import anyio
-import httpx
+import httpx2
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from agents_mcp.api import models
@@ -78,10 +78,10 @@ _SMALL_BODY = 1024 * 1024  # delete, duplicate, link answers are tiny
 _ERROR_BODY = 64 * 1024  # read at most this much of an error body
 _M = TypeVar("_M", bound=BaseModel)
 
-# httpx exceptions raised before the request left this machine: always safe to send again
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# httpx2 exceptions raised before the request left this machine: always safe to send again
+_NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 # the request may have reached the server; only idempotent operations may send it again
-_BROKEN = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.CloseError)
+_BROKEN = (httpx2.ReadError, httpx2.WriteError, httpx2.RemoteProtocolError, httpx2.CloseError)
 
 
 def validate_agent_id(agent_id: object) -> str:
@@ -113,7 +113,7 @@ class AgentsAPI(TestingAPI):
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: httpx2.AsyncClient,
         *,
         api_key: SecretStr | str | None = None,
         base_url: str = "https://api.elevenlabs.io",
@@ -147,7 +147,7 @@ class AgentsAPI(TestingAPI):
         self._owns_http = owns_http
 
     @classmethod
-    def from_settings(cls, settings: Settings, http: httpx.AsyncClient | None = None) -> AgentsAPI:
+    def from_settings(cls, settings: Settings, http: httpx2.AsyncClient | None = None) -> AgentsAPI:
         """An AgentsAPI configured from Settings; it creates and owns its client if http is None."""
         return cls(
             http if http is not None else create_http_client(settings),
@@ -230,7 +230,7 @@ class AgentsAPI(TestingAPI):
     # --- helpers -------------------------------------------------------------------------------
 
     def _url(self, agent_id: str, *segments: str) -> str:
-        # httpx does not encode "/" in a path given whole: encode every segment ourselves
+        # httpx2 does not encode "/" in a path given whole: encode every segment ourselves
         parts = [quote(agent_id, safe=""), *(quote(s, safe="") for s in segments)]
         return f"{self.base_url}{AGENTS_PATH}/" + "/".join(parts)
 
@@ -243,9 +243,9 @@ class AgentsAPI(TestingAPI):
     def _secret(self) -> str | None:
         return self._api_key.get_secret_value() if self._api_key else None
 
-    def _timeout(self, *, read: float) -> httpx.Timeout:
+    def _timeout(self, *, read: float) -> httpx2.Timeout:
         connect = self._http.timeout.connect
-        return httpx.Timeout(
+        return httpx2.Timeout(
             connect=connect, read=read, write=self.request_timeout, pool=self.request_timeout
         )
 
@@ -292,7 +292,7 @@ class AgentsAPI(TestingAPI):
         *,
         json: JSON = None,
         params: QueryParams | None = None,
-        timeouts: httpx.Timeout | None = None,
+        timeouts: httpx2.Timeout | None = None,
         limit: int = _SMALL_BODY,
         into: bytearray | None = None,
     ) -> bytes:
@@ -312,11 +312,11 @@ class AgentsAPI(TestingAPI):
         *,
         json: JSON = None,
         params: QueryParams | None = None,
-        timeouts: httpx.Timeout | None = None,
+        timeouts: httpx2.Timeout | None = None,
         stream: bool = False,
         limit: int = _SMALL_BODY,
         into: bytearray | None = None,
-    ) -> tuple[httpx.Response, bytes]:
+    ) -> tuple[httpx2.Response, bytes]:
         """The retry loop. Returns the 2xx response, open when stream=True, else closed with its
         body read (at most ``limit`` bytes)."""
         if self._api_key is None and refuses_without_key(self.base_url):
@@ -346,13 +346,13 @@ class AgentsAPI(TestingAPI):
         url: str,
         json: JSON,
         params: QueryParams | None,
-        timeouts: httpx.Timeout | None,
+        timeouts: httpx2.Timeout | None,
         *,
         stream: bool,
         limit: int,
         into: bytearray | None = None,
-    ) -> tuple[_Failure | None, httpx.Response | None, bytes]:
-        """One request. Exceptions are reduced to names and texts right here, so no httpx
+    ) -> tuple[_Failure | None, httpx2.Response | None, bytes]:
+        """One request. Exceptions are reduced to names and texts right here, so no httpx2
         exception (which holds the request and its headers) outlives this function."""
         failure: _Failure | None = None
         keep_open = False  # only a successful stream is handed over open
@@ -363,10 +363,10 @@ class AgentsAPI(TestingAPI):
                 json=json,
                 params=params,
                 headers=self._headers(),
-                timeout=timeouts if timeouts is not None else httpx.USE_CLIENT_DEFAULT,
+                timeout=timeouts if timeouts is not None else httpx2.USE_CLIENT_DEFAULT,
             )
             response = await self._http.send(request, stream=True, follow_redirects=False)
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             return _transport_failure(exc), None, b""
         try:
             if 200 <= response.status_code < 300:
@@ -389,14 +389,14 @@ class AgentsAPI(TestingAPI):
                     ) from None
             try:
                 body = await _read_limited(response, _ERROR_BODY, truncate=True)
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 body = b""
             failure = _Failure(
                 status=response.status_code,
                 headers=dict(response.headers),
                 body=read_error_body(body, response.headers.get("content-type", "")),
             )
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             failure = _transport_failure(exc)
         finally:
             if not keep_open:
@@ -427,7 +427,7 @@ class AgentsAPI(TestingAPI):
         op: Operation,
         failure: _Failure,
         attempts: int,
-        timeout: httpx.Timeout | None,
+        timeout: httpx2.Timeout | None,
         earlier: str | None,
     ) -> APIError:
         if failure.status is not None:
@@ -489,7 +489,7 @@ class AgentsAPI(TestingAPI):
                         chunk = await chunks.__anext__()
                 except StopAsyncIteration:
                     break
-                except (TimeoutError, httpx.TimeoutException):  # httpx's read timeout: a stall
+                except (TimeoutError, httpx2.TimeoutException):  # httpx2's read timeout: a stall
                     if wait < self.stall_timeout:
                         problem = StreamError(
                             f"the simulation took longer than {self.simulation_timeout:g} s",
@@ -504,7 +504,7 @@ class AgentsAPI(TestingAPI):
                             timeout=self.stall_timeout,
                             setting="AGENTS_MCP_STALL_TIMEOUT",
                         )
-                except httpx.TransportError as exc:
+                except httpx2.TransportError as exc:
                     problem = StreamError(
                         f"the connection broke ({type(exc).__name__})", kind="broken"
                     )
@@ -543,7 +543,7 @@ class _TooLarge(Exception):
 
 
 async def _read_limited(
-    response: httpx.Response, limit: int, *, truncate: bool = False, into: bytearray | None = None
+    response: httpx2.Response, limit: int, *, truncate: bool = False, into: bytearray | None = None
 ) -> bytes:
     """The body, at most ``limit`` bytes: beyond it, stop (truncate) or raise _TooLarge.
     With `into`, the body is written there and b"" is returned."""
@@ -565,16 +565,16 @@ async def _read_limited(
     return b"".join(parts)
 
 
-async def _close(response: httpx.Response) -> None:
+async def _close(response: httpx2.Response) -> None:
     """Close a response even while the task is being cancelled, so the connection is freed."""
     with anyio.CancelScope(shield=True):
         await response.aclose()
 
 
-def _transport_failure(exc: httpx.TransportError) -> _Failure:
+def _transport_failure(exc: httpx2.TransportError) -> _Failure:
     if isinstance(exc, _NOT_SENT):
         kind = "connect"
-    elif isinstance(exc, httpx.TimeoutException):
+    elif isinstance(exc, httpx2.TimeoutException):
         kind = "timeout"
     elif isinstance(exc, _BROKEN):
         kind = "broken"

@@ -23,7 +23,7 @@ from agents_mcp.api.failures import Operation, clip
 from agents_mcp.jsontypes import JSON, JSONObject
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
     from pydantic import BaseModel
 
     from agents_mcp.api.testing_models import (
@@ -83,7 +83,7 @@ class TestingAPI:
             *,
             json: JSON = None,
             params: QueryParams | None = None,
-            timeouts: httpx.Timeout | None = None,
+            timeouts: httpx2.Timeout | None = None,
             limit: int = ...,
             into: bytearray | None = None,
         ) -> bytes: ...

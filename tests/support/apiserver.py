@@ -273,7 +273,7 @@ class Sleeps:
 
 
 def make_api(base_url: str, *, api_key: str | None = TEST_KEY, http=None, **kw: Any):
-    """An AgentsAPI on its own httpx client (closed by ``await api.aclose()``); backoff sleeps
+    """An AgentsAPI on its own httpx2 client (closed by ``await api.aclose()``); backoff sleeps
     are recorded in ``api.sleeps`` and take no time unless ``sleep=`` is given."""
     from agents_mcp.api import AgentsAPI, create_http_client
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from mcp.types import CallToolResult
 
@@ -410,5 +410,5 @@ def simulation_document(server: McpProcess, simulation_id: str) -> dict[str, Any
     return json.loads(server.read_resource(f"simulation://{simulation_id}"))
 
 
-def http_client_for(sandbox: RecordingSandbox) -> httpx.Client:
-    return httpx.Client(base_url=sandbox.base_url, headers=sandbox.headers(), timeout=10)
+def http_client_for(sandbox: RecordingSandbox) -> httpx2.Client:
+    return httpx2.Client(base_url=sandbox.base_url, headers=sandbox.headers(), timeout=10)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import httpx
+import httpx2
 
 if TYPE_CHECKING:
     from agents_mcp.sandbox import SandboxServer
@@ -23,7 +23,7 @@ class SandboxHandle:
         self.server = server
         self.base_url = server.base_url
         self.api_key = server.api_key
-        self._http = httpx.Client(
+        self._http = httpx2.Client(
             base_url=self.base_url, headers={"xi-api-key": self.api_key}, timeout=10
         )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 from mcp.types import (
@@ -49,7 +49,7 @@ def settings(fresh_sandbox, tmp_path) -> Settings:
 
 
 def agent_exists(sandbox, agent_id: str) -> bool:
-    response = httpx.get(
+    response = httpx2.get(
         f"{sandbox.base_url}/v1/convai/agents/{agent_id}", headers=sandbox.headers(), timeout=10
     )
     assert response.status_code in (200, 404), response.text
@@ -57,7 +57,7 @@ def agent_exists(sandbox, agent_id: str) -> bool:
 
 
 def copy_of_demo(sandbox) -> str:
-    response = httpx.post(
+    response = httpx2.post(
         f"{sandbox.base_url}/v1/convai/agents/{DEMO}/duplicate",
         headers=sandbox.headers(),
         json={"name": "test copy"},

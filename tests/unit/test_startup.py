@@ -1,5 +1,5 @@
 """Start-up work moved off the critical path keeps its result: the TLS context built in a thread
-while the server starts is httpx's own default (CA bundle loaded, hostnames checked), and it goes
+while the server starts is httpx2's own default (CA bundle loaded, hostnames checked), and it goes
 to one client only; a client given its own `verify=` keeps it."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 
-import httpx
+import httpx2
 
 SIMULATE = {
     "simulation_specification": {
@@ -41,7 +41,7 @@ def test_sandbox_max_concurrent_answers_429_past_the_limit() -> None:
         url, key = match.groups()
         path = f"{url}/v1/convai/agents/agent_demo_support/simulate-conversation"
         headers = {"xi-api-key": key}
-        with httpx.Client(timeout=10) as client:
+        with httpx2.Client(timeout=10) as client:
             with client.stream("POST", path + "/stream", json=SIMULATE, headers=headers) as first:
                 assert first.status_code == 200
                 second = client.post(path, json=SIMULATE, headers=headers)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-import httpx
+import httpx2
 
 
 def test_sandbox_cli_removes_simulate_and_paces_test_runs() -> None:
@@ -23,7 +23,7 @@ def test_sandbox_cli_removes_simulate_and_paces_test_runs() -> None:
         assert match, line
         assert "test runs take 0.4s" in line and "simulate-conversation removed" in line
         url, key = match.groups()
-        with httpx.Client(base_url=url, headers={"xi-api-key": key}, timeout=10) as client:
+        with httpx2.Client(base_url=url, headers={"xi-api-key": key}, timeout=10) as client:
             agent = "/v1/convai/agents/agent_demo_support"
             gone = client.post(agent + "/simulate-conversation", json={})
             assert (gone.status_code, gone.json()) == (404, {"detail": "Not Found"})

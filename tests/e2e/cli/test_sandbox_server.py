@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tomllib
 
-import httpx
+import httpx2
 import pytest
 
 from agents_mcp.sandbox import SandboxServer
@@ -25,7 +25,7 @@ async def test_async_with_runs_in_the_current_loop_and_leaves_signals_alone():
     before = signal.getsignal(signal.SIGINT)
     async with SandboxServer(api_key="k") as server:
         assert server.base_url.startswith("http://127.0.0.1:")
-        async with httpx.AsyncClient(base_url=server.base_url, headers={"xi-api-key": "k"}) as c:
+        async with httpx2.AsyncClient(base_url=server.base_url, headers={"xi-api-key": "k"}) as c:
             r = await c.post(
                 "/v1/convai/agents/agent_demo_support/simulate-conversation/stream",
                 json={"simulation_specification": {"simulated_user_config": {}}},
@@ -33,48 +33,52 @@ async def test_async_with_runs_in_the_current_loop_and_leaves_signals_alone():
             assert r.status_code == 200 and r.text.count("\n") > 5
         assert signal.getsignal(signal.SIGINT) is before
         url = server.base_url
-    async with httpx.AsyncClient() as c:
-        with pytest.raises(httpx.ConnectError):
+    async with httpx2.AsyncClient() as c:
+        with pytest.raises(httpx2.ConnectError):
             await c.get(url + "/v1/convai/agents")
 
 
 def test_thread_mode_starts_and_stops():
     with SandboxServer() as server:
         url = server.base_url
-        r = httpx.get(url + "/v1/convai/agents", headers={"xi-api-key": server.api_key})
+        r = httpx2.get(url + "/v1/convai/agents", headers={"xi-api-key": server.api_key})
         assert r.status_code == 200 and len(r.json()["agents"]) == 3
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(url + "/v1/convai/agents")
+    with pytest.raises(httpx2.ConnectError):
+        httpx2.get(url + "/v1/convai/agents")
 
 
 def test_agents_persist_in_the_data_dir(tmp_path):
     with SandboxServer(data_dir=tmp_path) as server:
         h = {"xi-api-key": server.api_key}
-        made = httpx.post(
+        made = httpx2.post(
             server.base_url + "/v1/convai/agents/create",
             headers=h,
             json={"name": "Kept", "conversation_config": {}},
         ).json()["agent_id"]
-        httpx.delete(server.base_url + "/v1/convai/agents/agent_demo_booking", headers=h)
+        httpx2.delete(server.base_url + "/v1/convai/agents/agent_demo_booking", headers=h)
     assert (tmp_path / "sandbox-agents.sqlite3").exists()
     with SandboxServer(data_dir=tmp_path) as server:
         h = {"xi-api-key": server.api_key}
         names = [
             a["name"]
-            for a in httpx.get(server.base_url + "/v1/convai/agents", headers=h).json()["agents"]
+            for a in httpx2.get(server.base_url + "/v1/convai/agents", headers=h).json()["agents"]
         ]
         assert "Kept" in names
-        assert httpx.get(f"{server.base_url}/v1/convai/agents/{made}", headers=h).status_code == 200
+        assert (
+            httpx2.get(f"{server.base_url}/v1/convai/agents/{made}", headers=h).status_code == 200
+        )
         # Demo agents are always there at start (a deleted one comes back).
         assert (
-            httpx.get(
+            httpx2.get(
                 server.base_url + "/v1/convai/agents/agent_demo_booking", headers=h
             ).status_code
             == 200
         )
     with SandboxServer() as server:  # no data dir: memory only
         h = {"xi-api-key": server.api_key}
-        assert httpx.get(f"{server.base_url}/v1/convai/agents/{made}", headers=h).status_code == 404
+        assert (
+            httpx2.get(f"{server.base_url}/v1/convai/agents/{made}", headers=h).status_code == 404
+        )
 
 
 def test_cli_serves_and_writes_nothing_to_stdout(tmp_path):
@@ -103,7 +107,7 @@ def test_cli_serves_and_writes_nothing_to_stdout(tmp_path):
         assert match, line
         url, key = match.groups()
         assert key == "sk_sandbox_local_key"
-        r = httpx.get(
+        r = httpx2.get(
             url + "/v1/convai/agents/agent_demo_support/link", headers={"xi-api-key": key}
         )
         assert r.status_code == 200

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 
 import anyio
-import httpx
+import httpx2
 from mcp.types import CallToolResult
 
 from tests.support.http_sidecar import TOKEN, Sidecar, clean_env, mcp_client
@@ -162,7 +162,7 @@ def test_the_image_command_serves_and_its_healthcheck_passes(tmp_path):
     assert (BIN / "agents-mcp").exists(), "the console script is installed with the package"
     env = local_env(tmp_path, AGENTS_MCP_AUTH_TOKEN=TOKEN)
     with Sidecar(local_command(), env) as server:
-        health = httpx.get(f"{server.base}/healthz", timeout=5)
+        health = httpx2.get(f"{server.base}/healthz", timeout=5)
         assert health.status_code == 200 and health.json()["status"] == "ok"
         check = run_healthcheck(server.port)
         assert check.returncode == 0, check.stderr

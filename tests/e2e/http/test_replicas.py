@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 
-import httpx
+import httpx2
 import pytest
 from mcp import types
 
@@ -130,7 +130,7 @@ async def test_stateless_mode_serves_handshake_clients_without_sessions(fresh_sa
             deleted = await client.call_tool(
                 "delete_agent", {"agent_id": copy.structured_content["agent_id"], "confirm": True}
             )
-        async with httpx.AsyncClient(timeout=10) as http:
+        async with httpx2.AsyncClient(timeout=10) as http:
             initialize = await http.post(
                 server.url,
                 json={

@@ -10,7 +10,7 @@ import sys
 import time
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from agents_mcp import __version__
@@ -52,11 +52,11 @@ INITIALIZE = {
 
 def post(
     server: Sidecar, body: dict, headers: dict | None = None, modern: bool = True
-) -> httpx.Response:
+) -> httpx2.Response:
     base = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
     if modern:
         base["MCP-Protocol-Version"] = MODERN
-    return httpx.post(server.url, json=body, headers={**base, **(headers or {})}, timeout=10)
+    return httpx2.post(server.url, json=body, headers={**base, **(headers or {})}, timeout=10)
 
 
 def log_entries(server: Sidecar) -> list[dict]:
@@ -75,12 +75,12 @@ def log_entries(server: Sidecar) -> list[dict]:
 
 
 def test_healthz_and_readyz_answer_without_a_token(sidecar, sandbox):
-    health = httpx.get(f"{sidecar.base}/healthz", timeout=5)
+    health = httpx2.get(f"{sidecar.base}/healthz", timeout=5)
     assert health.status_code == 200
     assert health.json() == {"status": "ok", "version": __version__}
     assert len(health.headers["x-request-id"]) == 32
 
-    ready = httpx.get(f"{sidecar.base}/readyz", timeout=5)
+    ready = httpx2.get(f"{sidecar.base}/readyz", timeout=5)
     assert ready.status_code == 200
     body = ready.json()
     assert body["status"] == "ready"
@@ -190,7 +190,7 @@ async def test_every_tool_works_with_the_token(sidecar, fresh_sandbox, mode):
 
 
 def test_request_id_is_echoed_and_logged_as_json(sidecar):
-    response = httpx.get(f"{sidecar.base}/healthz", headers={"X-Request-Id": "trace-42.a"})
+    response = httpx2.get(f"{sidecar.base}/healthz", headers={"X-Request-Id": "trace-42.a"})
     assert response.headers["x-request-id"] == "trace-42.a"
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
@@ -229,8 +229,8 @@ def test_oversized_body_gets_413(sidecar):
 
 
 def test_unknown_paths_are_404_and_probes_refuse_writes(sidecar):
-    assert httpx.get(f"{sidecar.base}/nope", headers=auth_headers()).status_code == 404
-    assert httpx.post(f"{sidecar.base}/healthz").status_code == 405
+    assert httpx2.get(f"{sidecar.base}/nope", headers=auth_headers()).status_code == 404
+    assert httpx2.post(f"{sidecar.base}/healthz").status_code == 405
 
 
 # --- start-up refusals -------------------------------------------------------------------------
@@ -373,8 +373,8 @@ async def test_sigterm_cuts_a_stuck_call_and_takes_no_new_ones(fresh_sandbox, tm
                         await anyio.sleep(0.05)
                 server.proc.send_signal(signal.SIGTERM)
                 await anyio.sleep(0.3)
-                async with httpx.AsyncClient(timeout=5) as http:
-                    with pytest.raises(httpx.ConnectError):
+                async with httpx2.AsyncClient(timeout=5) as http:
+                    with pytest.raises(httpx2.ConnectError):
                         await http.get(f"{server.base}/healthz")
                 code, elapsed = await anyio.to_thread.run_sync(server.stop)
     finally:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.http_sidecar import Sidecar, clean_env
@@ -108,12 +108,12 @@ def test_http_sidecar_never_shows_the_key_or_the_token(
             {"Authorization": f"Bearer {CANARY_KEY}"},
             {"Authorization": f"Basic {CANARY_TOKEN}"},
         ):
-            answer = httpx.post(server.url, json={"jsonrpc": "2.0"}, headers=headers, timeout=10)
+            answer = httpx2.post(server.url, json={"jsonrpc": "2.0"}, headers=headers, timeout=10)
             assert answer.status_code == 401
             assert_no_canary(answer.text + json.dumps(dict(answer.headers)), "a 401 answer")
         with http_driver(server.url, CANARY_TOKEN) as driver:
             seen = _exercise(driver, sandbox)
-        health = httpx.get(f"{server.base}/healthz", timeout=10)
+        health = httpx2.get(f"{server.base}/healthz", timeout=10)
         assert_no_canary(health.text, "/healthz")
     log = server.log()
     assert '"request_id"' in log or "request_id" in log  # the request log was written

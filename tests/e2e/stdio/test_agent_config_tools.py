@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from mcp.types import ElicitRequestParams, ElicitResult
 
@@ -22,8 +22,8 @@ LONG_PROMPT = "\n".join(
 )  # ~13 KB
 
 
-def _http(sandbox: Any, method: str, path: str, **kw: Any) -> httpx.Response:
-    return httpx.request(
+def _http(sandbox: Any, method: str, path: str, **kw: Any) -> httpx2.Response:
+    return httpx2.request(
         method, f"{sandbox.base_url}{path}", headers=sandbox.headers(), timeout=10, **kw
     )
 

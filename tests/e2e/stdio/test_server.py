@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 
-import httpx
+import httpx2
 import pytest
 
 from agents_mcp.tools.registry import tool_names
@@ -28,8 +28,8 @@ def _restore_demo_agents(sandbox):
     sandbox.reset(agents=True)
 
 
-def get_agent(sandbox, agent_id: str) -> httpx.Response:
-    return httpx.get(
+def get_agent(sandbox, agent_id: str) -> httpx2.Response:
+    return httpx2.get(
         f"{sandbox.base_url}/v1/convai/agents/{agent_id}", headers=sandbox.headers(), timeout=10
     )
 

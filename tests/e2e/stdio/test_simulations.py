@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from agents_mcp.simulations.store import SimulationStore
@@ -52,7 +52,7 @@ async def document(client: Any, sid: str) -> dict[str, Any]:
 
 def stream_lines(sandbox: Any, body: dict[str, Any]) -> int:
     """How many frames the sandbox sends for `body` (it is deterministic per request)."""
-    r = httpx.post(
+    r = httpx2.post(
         sandbox.base_url + SIM_PATH + "/stream", json=body, headers=sandbox.headers(), timeout=30
     )
     r.raise_for_status()

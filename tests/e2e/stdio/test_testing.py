@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from agents_mcp.simulations.views import TRANSCRIPT_PAGE_BYTES
@@ -40,7 +40,7 @@ def env(sandbox: Any, tmp_path: Path, **extra: str) -> dict[str, str]:
 
 async def api(sandbox: Any, method: str, path: str, **kw: Any) -> Any:
     """Call the sandbox's API directly (setting up or checking, not under test)."""
-    async with httpx.AsyncClient(base_url=sandbox.base_url, headers=sandbox.headers()) as http:
+    async with httpx2.AsyncClient(base_url=sandbox.base_url, headers=sandbox.headers()) as http:
         response = await http.request(method, path, **kw)
         response.raise_for_status()
         return response.json()

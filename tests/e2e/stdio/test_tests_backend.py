@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.support.mcp_fixture import sandbox_env, stdio_server, text_of
@@ -33,7 +33,7 @@ def result_bytes(result: Any) -> int:
 
 
 def remaining_tests(sandbox: Any) -> list[dict[str, Any]]:
-    r = httpx.get(
+    r = httpx2.get(
         sandbox.base_url + "/v1/convai/agent-testing", headers=sandbox.headers(), timeout=10
     )
     r.raise_for_status()
@@ -152,7 +152,7 @@ async def test_cancel_cancels_upstream_and_deletes_the_test(
         assert stopped.structured_content["status"] == "cancelled", text_of(stopped)
         doc = await document(client, sid)
     invocation_id = doc["upstream"]["invocation_id"]
-    async with httpx.AsyncClient(headers=fresh_sandbox.headers(), timeout=10) as http:
+    async with httpx2.AsyncClient(headers=fresh_sandbox.headers(), timeout=10) as http:
         r = await http.get(f"{fresh_sandbox.base_url}/v1/convai/test-invocations/{invocation_id}")
     assert r.json()["cancelled"] is True
     assert [run["status"] for run in r.json()["test_runs"]] == ["cancelled"]

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from agents_mcp.api import (
@@ -376,7 +376,7 @@ async def test_total_backoff_is_capped(srv: APITestServer) -> None:
 async def test_connection_refused_is_retried_then_reported() -> None:
     attempts: list[str] = []
 
-    async def count(request: httpx.Request) -> None:
+    async def count(request: httpx2.Request) -> None:
         attempts.append(request.method)
 
     http = create_http_client(None, event_hooks={"request": [count]})
@@ -431,7 +431,7 @@ async def test_pool_timeout_is_retried_and_sends_nothing(srv: APITestServer) -> 
         f"{BASE}/simulate-conversation/stream",
         StreamReply(chunks=[frame_line(TURNS[:1])], stall=3),
     )
-    http = create_http_client(None, limits=httpx.Limits(max_connections=1))
+    http = create_http_client(None, limits=httpx2.Limits(max_connections=1))
     async with make_api(srv.base_url, http=http, request_timeout=0.2, max_retries=2) as api:
         stream = api.simulate_stream(AGENT, REQUEST)
         first = await stream.__anext__()

@@ -351,7 +351,7 @@ async def test_no_error_or_repr_carries_the_key(srv: APITestServer) -> None:
             with pytest.raises(APIError) as info:
                 await run(api, op)
             assert_no_key(info.value)
-    # and for transport failures, where httpx exceptions (holding the request) were involved
+    # and for transport failures, where httpx2 exceptions (holding the request) were involved
     async with make_api("http://127.0.0.1:1", max_retries=1) as api:
         with pytest.raises(UpstreamError) as info:
             await api.get_agent_link(AGENT)

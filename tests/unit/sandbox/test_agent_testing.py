@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from elevenlabs import ElevenLabs
 from elevenlabs.core.api_error import ApiError
@@ -31,8 +31,8 @@ def client(fresh_sandbox) -> Iterator[ElevenLabs]:
     fresh_sandbox.reset(agents=True)  # some tests patch the demo agents
 
 
-def _raw(sandbox, method: str, path: str, **kw: Any) -> httpx.Response:
-    return httpx.request(method, sandbox.base_url + path, headers=sandbox.headers(), **kw)
+def _raw(sandbox, method: str, path: str, **kw: Any) -> httpx2.Response:
+    return httpx2.request(method, sandbox.base_url + path, headers=sandbox.headers(), **kw)
 
 
 def _simulation(name: str, scenario: str, conditions: list[str], **extra: Any) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def _wait(client: ElevenLabs, invocation_id: str, timeout: float = 10.0):
     deadline = time.monotonic() + timeout
     while any(
         r["status"] == "pending"
-        for r in httpx.get(url, headers=wrapper.get_headers()).json()["test_runs"]
+        for r in httpx2.get(url, headers=wrapper.get_headers()).json()["test_runs"]
     ):
         assert time.monotonic() < deadline, "runs stayed pending"
         time.sleep(0.02)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 
-import httpx
+import httpx2
 import pytest
 
 DEMO = "/v1/convai/agents/agent_demo_support"
@@ -24,15 +24,15 @@ ENDPOINTS = [
 
 @pytest.fixture
 def c(fresh_sandbox):
-    with httpx.Client(base_url=fresh_sandbox.base_url, headers=fresh_sandbox.headers()) as client:
+    with httpx2.Client(base_url=fresh_sandbox.base_url, headers=fresh_sandbox.headers()) as client:
         yield client
 
 
 @pytest.mark.parametrize(("method", "suffix", "body"), ENDPOINTS)
 def test_auth_missing_and_wrong_key(sandbox, method, suffix, body):
     url = sandbox.base_url + DEMO + suffix
-    missing = httpx.request(method, url, json=body)
-    wrong = httpx.request(method, url, json=body, headers={"xi-api-key": "sk_wrong"})
+    missing = httpx2.request(method, url, json=body)
+    wrong = httpx2.request(method, url, json=body, headers={"xi-api-key": "sk_wrong"})
     assert missing.status_code == wrong.status_code == 401
     assert missing.json()["detail"]["status"] == "missing_api_key"
     assert wrong.json()["detail"]["status"] == "invalid_api_key"
@@ -46,8 +46,10 @@ def test_env_key_is_the_accepted_key(monkeypatch):
     with SandboxServer() as server:
         assert server.api_key == "sk_from_env"
         assert "sk_from_env" not in repr(server)
-        ok = httpx.get(server.base_url + "/v1/convai/agents", headers={"xi-api-key": "sk_from_env"})
-        no = httpx.get(
+        ok = httpx2.get(
+            server.base_url + "/v1/convai/agents", headers={"xi-api-key": "sk_from_env"}
+        )
+        no = httpx2.get(
             server.base_url + "/v1/convai/agents", headers={"xi-api-key": DEFAULT_API_KEY}
         )
     assert (ok.status_code, no.status_code) == (200, 401)
@@ -69,8 +71,8 @@ def test_unknown_agent_is_404(c, method, suffix, body):
 
 
 def test_unknown_routes_and_methods_like_fastapi(sandbox, c):
-    assert httpx.get(sandbox.base_url + "/v1/nothing").json() == {"detail": "Not Found"}
-    assert httpx.get(sandbox.base_url + "/v1/nothing").status_code == 404  # before auth
+    assert httpx2.get(sandbox.base_url + "/v1/nothing").json() == {"detail": "Not Found"}
+    assert httpx2.get(sandbox.base_url + "/v1/nothing").status_code == 404  # before auth
     r = c.put(DEMO + "/link")
     assert r.status_code == 405 and r.json() == {"detail": "Method Not Allowed"}
 
@@ -212,7 +214,9 @@ def test_too_many_concurrent_simulations_is_429(fresh_sandbox, c):
                 "simulated_user_config": {"prompt": {"prompt": "[turns=8]"}}
             }
         }
-        with httpx.stream("POST", url, json=body, headers=fresh_sandbox.headers(), timeout=30) as r:
+        with httpx2.stream(
+            "POST", url, json=body, headers=fresh_sandbox.headers(), timeout=30
+        ) as r:
             results.append(r.status_code)
             lines = r.iter_lines()  # (one iterator: a discarded one closes the response)
             next(lines)
@@ -243,7 +247,7 @@ def test_a_client_leaving_mid_stream_frees_its_slot(fresh_sandbox):
     body = {
         "simulation_specification": {"simulated_user_config": {"prompt": {"prompt": "[turns=40]"}}}
     }
-    with httpx.stream("POST", url, json=body, headers=fresh_sandbox.headers(), timeout=30) as r:
+    with httpx2.stream("POST", url, json=body, headers=fresh_sandbox.headers(), timeout=30) as r:
         lines = r.iter_lines()
         json.loads(json.loads(next(lines)))
         assert fresh_sandbox.status()["running_simulations"] == 1

@@ -6,7 +6,7 @@ import itertools
 import json
 import time
 
-import httpx
+import httpx2
 import pytest
 
 DEMO = "/v1/convai/agents/agent_demo_support"
@@ -18,8 +18,8 @@ def sb(fresh_sandbox):
     return fresh_sandbox
 
 
-def client(sb, **kw) -> httpx.Client:
-    return httpx.Client(base_url=sb.base_url, headers=sb.headers(), **kw)
+def client(sb, **kw) -> httpx2.Client:
+    return httpx2.Client(base_url=sb.base_url, headers=sb.headers(), **kw)
 
 
 def lines_until_error(sb, *, path=DEMO + "/simulate-conversation/stream", headers=None):
@@ -36,7 +36,7 @@ def lines_until_error(sb, *, path=DEMO + "/simulate-conversation/stream", header
                     while b"\n" in buffer:
                         line, buffer = buffer.split(b"\n", 1)
                         got.append(line)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             error = exc
     if buffer:
         got.append(buffer)
@@ -106,7 +106,7 @@ def test_skip_and_until_cleared(sb):
 def test_drop_connection_before_the_response(sb):
     sb.arm_fault("drop_connection")
     with client(sb) as c:
-        with pytest.raises(httpx.RemoteProtocolError):
+        with pytest.raises(httpx2.RemoteProtocolError):
             c.get(DEMO + "/link")
         assert c.get(DEMO + "/link").status_code == 200  # the next one is fine
     assert [r["status"] for r in sb.requests()] == [None, 200]
@@ -115,7 +115,7 @@ def test_drop_connection_before_the_response(sb):
 def test_drop_connection_after_processing_loses_only_the_answer(sb):
     before = sb.status()["agents"]
     sb.arm_fault("drop_connection", after_processing=True, match={"path_suffix": "/duplicate"})
-    with client(sb) as c, pytest.raises(httpx.RemoteProtocolError):
+    with client(sb) as c, pytest.raises(httpx2.RemoteProtocolError):
         c.post(DEMO + "/duplicate", json={"name": "lost answer"})
     assert sb.status()["agents"] == before + 1  # the copy exists: retrying would make two
 
@@ -123,7 +123,7 @@ def test_drop_connection_after_processing_loses_only_the_answer(sb):
 def test_drop_mid_stream_after_n_frames(sb):
     sb.arm_fault("drop_mid_stream", after_frames=2)
     lines, exc = lines_until_error(sb)
-    assert isinstance(exc, httpx.RemoteProtocolError)
+    assert isinstance(exc, httpx2.RemoteProtocolError)
     assert len(lines) == 3  # two whole frames, then half of the third
     for line in lines[:2]:
         json.loads(json.loads(line))
@@ -133,7 +133,7 @@ def test_drop_mid_stream_after_n_frames(sb):
 
 
 def test_drop_mid_response_on_a_json_endpoint(sb):
-    with client(sb) as c, pytest.raises(httpx.RemoteProtocolError):
+    with client(sb) as c, pytest.raises(httpx2.RemoteProtocolError):
         c.get(DEMO, headers={"x-sandbox-fault": "drop_mid_stream"})
 
 
@@ -166,8 +166,8 @@ def test_no_analysis(sb):
 
 def test_stall_before_the_response(sb):
     sb.arm_fault("stall", seconds=1.0)
-    with client(sb, timeout=httpx.Timeout(5, read=0.3)) as c:
-        with pytest.raises(httpx.ReadTimeout):
+    with client(sb, timeout=httpx2.Timeout(5, read=0.3)) as c:
+        with pytest.raises(httpx2.ReadTimeout):
             c.get(DEMO + "/link")
         # the same stall, waited out
         sb.arm_fault("stall", seconds=0.3)
@@ -240,7 +240,7 @@ def test_invalid_fault_specs_are_refused(sb, spec):
 
 
 def test_admin_needs_the_key_and_is_not_logged(sb):
-    assert httpx.get(sb.base_url + "/_sandbox/requests").status_code == 401
+    assert httpx2.get(sb.base_url + "/_sandbox/requests").status_code == 401
     with client(sb) as c:
         c.get("/_sandbox/faults")
         c.get(DEMO)

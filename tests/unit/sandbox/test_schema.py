@@ -7,7 +7,7 @@ import json
 from functools import cache
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -168,7 +168,7 @@ simulate_body = st.fixed_dictionaries(
 
 @pytest.fixture(scope="module")
 def http(sandbox):
-    with httpx.Client(base_url=sandbox.base_url, headers=sandbox.headers(), timeout=30) as client:
+    with httpx2.Client(base_url=sandbox.base_url, headers=sandbox.headers(), timeout=30) as client:
         yield client
 
 

@@ -3,7 +3,7 @@ every answer into its own models: both the SDK's lenient parsing and strict pyda
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 from elevenlabs import AsyncElevenLabs, ElevenLabs
 from elevenlabs.core.api_error import ApiError
@@ -49,12 +49,12 @@ def test_list_and_get_parse_into_sdk_models(client, fresh_sandbox):
     tools = agent.conversation_config.agent.prompt.tools
     assert {t.name for t in tools} >= {"lookup_order", "create_refund", "show_order_summary"}
     # Strict validation too (the SDK itself parses without validating).
-    raw = httpx.get(
+    raw = httpx2.get(
         f"{fresh_sandbox.base_url}/v1/convai/agents/{DEMO}", headers=fresh_sandbox.headers()
     ).json()
     GetAgentResponseModel.model_validate(raw)
     GetAgentsPageResponseModel.model_validate(
-        httpx.get(
+        httpx2.get(
             f"{fresh_sandbox.base_url}/v1/convai/agents", headers=fresh_sandbox.headers()
         ).json()
     )
@@ -126,7 +126,7 @@ def test_simulate_conversation_parses_fully(client, fresh_sandbox):
     assert {"lookup_order", "create_refund"} <= called
     assert set(result.analysis.evaluation_criteria_results) >= {"mentions_refund", "issue_resolved"}
     assert result.analysis.call_successful in ("success", "failure", "unknown")
-    raw = httpx.post(
+    raw = httpx2.post(
         f"{fresh_sandbox.base_url}/v1/convai/agents/{DEMO}/simulate-conversation",
         headers=fresh_sandbox.headers(),
         json={"simulation_specification": {"simulated_user_config": {"prompt": {"prompt": "hi"}}}},

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-import httpx
+import httpx2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -61,12 +61,12 @@ def decode(raw: str) -> tuple[list[dict], dict | None, int]:
     return turns, analysis, len(lines)
 
 
-_clients: dict[str, httpx.Client] = {}
+_clients: dict[str, httpx2.Client] = {}
 
 
 def both(sandbox, agent_id: str, body: dict) -> tuple[dict, str]:
     if sandbox.base_url not in _clients:
-        _clients[sandbox.base_url] = httpx.Client(headers=sandbox.headers(), timeout=30)
+        _clients[sandbox.base_url] = httpx2.Client(headers=sandbox.headers(), timeout=30)
     http = _clients[sandbox.base_url]
     base = f"{sandbox.base_url}/v1/convai/agents/{agent_id}/simulate-conversation"
     whole = http.post(base, json=body)
@@ -119,7 +119,7 @@ def test_frames_arrive_one_turn_at_a_time_paced_by_the_delay(fresh_sandbox):
         "simulation_specification": {"simulated_user_config": {"prompt": {"prompt": "[turns=6]"}}}
     }
     arrivals = []
-    with httpx.stream("POST", url, json=body, headers=fresh_sandbox.headers(), timeout=30) as r:
+    with httpx2.stream("POST", url, json=body, headers=fresh_sandbox.headers(), timeout=30) as r:
         assert r.headers["content-type"].startswith("application/json")
         for line in r.iter_lines():
             frame = json.loads(json.loads(line))

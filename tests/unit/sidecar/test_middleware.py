@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from agents_mcp import __version__
@@ -39,8 +39,8 @@ class Recorder:
         await send({"type": "http.response.body", "body": b"inner"})
 
 
-def client_for(app) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1")
+def client_for(app) -> httpx2.AsyncClient:
+    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://127.0.0.1")
 
 
 # --- bearer auth -------------------------------------------------------------------------------
