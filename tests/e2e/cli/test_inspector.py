@@ -39,11 +39,16 @@ def _run(inspector: Path, sandbox, tmp_path, *method: str) -> dict:
         "ELEVENLABS_BASE_URL": sandbox.base_url,
         "ELEVENLABS_API_KEY": sandbox.api_key,
         "AGENTS_MCP_DATA_DIR": str(tmp_path),
+        "AGENTS_MCP_LOG_LEVEL": "DEBUG",
     }
     env_args = [arg for k, v in server_env.items() for arg in ("-e", f"{k}={v}")]
     command = [sys.executable, "-m", "agents_mcp", "serve"]
     proc = _cli(inspector, *env_args, *command, *method, env=node_env(**server_env))
     assert proc.returncode == 0, proc.stderr[-2000:]
+    # the TypeScript SDK's handshake is answered before the MCP SDK is imported
+    # (agents_mcp/handshake.py), and the SDK's own answers agree with it
+    assert "answered early" in proc.stderr and " 0 answered early" not in proc.stderr
+    assert "bug:" not in proc.stderr
     return json.loads(proc.stdout)
 
 
