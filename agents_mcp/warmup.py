@@ -2,7 +2,8 @@
 
 A desktop client spawns the stdio server and waits for `initialize` and `tools/list` before it
 shows the tools. Neither needs the tool modules or the lifespan's objects: the server answers
-them from the catalogue (tools/catalogue.py). The rest is the warm-up, in two steps:
+them from the catalogue (tools/catalogue.py), often before the SDK is even imported
+(agents_mcp/handshake.py). The rest is the warm-up, in two steps:
 
 1. the state: the shared objects (HTTP client, API, store, simulation and test-run managers),
    built 5 ms after the first `tools/list` answer, at the first request that needs them, or
