@@ -128,6 +128,7 @@ async def _pipe_streams(
             async with read_send:
                 for line in handover.lines:
                     await deliver(line)
+                handover.lines.clear()  # (a tool call's arguments may be large)
                 while not handover.eof and (chunk := await reader.read(_CHUNK)):
                     pending += chunk
                     start = 0
