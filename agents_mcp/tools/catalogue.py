@@ -97,7 +97,7 @@ def listed(enabled: Collection[str]) -> list[Tool]:
 def _listed(enabled: frozenset[str]) -> tuple[Tool, ...]:
     from mcp.types import Tool
 
-    return tuple(Tool.model_validate(e.wire) for e in entries() if e.name in enabled)
+    return tuple(Tool.model_validate(wire) for wire in wire_list(enabled))
 
 
 def module_of(name: str) -> str:

@@ -27,27 +27,11 @@ from agents_mcp.server import build_server
 from agents_mcp.settings import Settings
 from agents_mcp.tools import catalogue
 from agents_mcp.tools.enabled import enabled_tools
+from tests.support.jsonrpc import INITIALIZED, lines
+from tests.support.jsonrpc import initialize as _initialize
+from tests.support.jsonrpc import request as _request
 
 INSTRUCTIONS = "Manage and test ElevenLabs voice agents."
-
-
-def _initialize(request_id: Any = 1, version: str = "2025-06-18", **params: Any) -> dict:
-    body = {
-        "protocolVersion": version,
-        "capabilities": {},
-        "clientInfo": {"name": "test", "version": "0"},
-    }
-    return {"jsonrpc": "2.0", "id": request_id, "method": "initialize", "params": body | params}
-
-
-def _request(request_id: Any, method: str, params: Any = None) -> dict:
-    message = {"jsonrpc": "2.0", "id": request_id, "method": method}
-    if params is not None:
-        message["params"] = params
-    return message
-
-
-INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
 
 
 @contextmanager
@@ -68,22 +52,15 @@ def _early(tools: list[dict] | None = None) -> Iterator[tuple[EarlyAnswers, int,
 
 
 def _send(fd: int, *messages: dict, tail: bytes = b"") -> bytes:
-    data = b"".join(json.dumps(m).encode() + b"\n" for m in messages) + tail
+    data = lines(*messages) + tail
     os.write(fd, data)
     return data
 
 
 def _answers(early: EarlyAnswers, fd: int) -> tuple[list[dict], Handover]:
-    """Hand over (what was sent is read first: a last ping is answered), then every answer."""
+    """Hand over (every answer is written by then), then read every answer."""
     handover = early.hand_over()
-    os.set_blocking(fd, False)
-    data = b""
-    try:
-        while chunk := os.read(fd, 65536):
-            data += chunk
-    except BlockingIOError:
-        pass
-    return [json.loads(line) for line in data.splitlines()], handover
+    return [json.loads(line) for line in _unread(fd).splitlines()], handover
 
 
 def _unread(fd: int) -> bytes:

@@ -20,32 +20,17 @@ from typing import Any
 import pytest
 
 from agents_mcp.handshake import HANDSHAKE_VERSIONS
-from agents_mcp.settings import ENV_VARS
 from agents_mcp.tools import catalogue
-from tests.support.mcp_fixture import ServerLog, sandbox_env, stdio_server
+from tests.support.jsonrpc import INITIALIZED, lines
+from tests.support.jsonrpc import initialize as _initialize
+from tests.support.jsonrpc import request as _request
+from tests.support.mcp_fixture import ServerLog, sandbox_env, server_params, stdio_server
 from tests.support.paths import REPO
 
 DEMO = "agent_demo_support"
 TIMEOUT = 30.0
 
 
-def _initialize(request_id: Any, version: str = "2025-06-18", **params: Any) -> dict:
-    body = {
-        "protocolVersion": version,
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "0"},
-    }
-    return {"jsonrpc": "2.0", "id": request_id, "method": "initialize", "params": body | params}
-
-
-def _request(request_id: Any, method: str, params: dict | None = None) -> dict:
-    message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
-    if params is not None:
-        message["params"] = params
-    return message
-
-
-INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
 LINK_CALL = {"name": "get_agent_link", "arguments": {"agent_id": DEMO}}
 
 
@@ -53,16 +38,15 @@ class RawServer:
     """`python -m agents_mcp serve` on pipes; answers read line by line with a deadline."""
 
     def __init__(self, env: dict[str, str], stderr: Path) -> None:
-        full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONUNBUFFERED": "1"}
-        full |= {var: "" for var in ENV_VARS.values()} | env
+        params = server_params({"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env})
         self._errfile = stderr.open("wb")
         self.log = ServerLog(stderr)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agents_mcp", "serve"],
+            [sys.executable, *params.args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._errfile,
-            env=full,
+            env=params.env,
             cwd=REPO,
         )
         self._buffer = b""
@@ -70,7 +54,7 @@ class RawServer:
 
     def send(self, *messages: dict) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(b"".join(json.dumps(m).encode() + b"\n" for m in messages))
+        self.proc.stdin.write(lines(*messages))
         self.proc.stdin.flush()
 
     def answer(self, request_id: Any) -> dict:

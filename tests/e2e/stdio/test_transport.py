@@ -13,23 +13,11 @@ import subprocess
 import sys
 import time
 
+from tests.support.jsonrpc import INITIALIZED, initialize, lines
 from tests.support.mcp_fixture import server_params
 from tests.support.paths import REPO
 
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "0"},
-    },
-}
-
-
-def _line(message: dict) -> bytes:
-    return json.dumps(message).encode() + b"\n"
+INIT = initialize(1)
 
 
 def test_raw_pipes(tmp_path):
@@ -47,15 +35,14 @@ def test_raw_pipes(tmp_path):
     assert proc.stdin is not None and proc.stdout is not None
     try:
         proc.stdin.write(b"this is not json\n")
-        init = _line(INIT)
+        init = lines(INIT)
         proc.stdin.write(init[:10])  # one message split across two writes
         proc.stdin.flush()
         time.sleep(0.2)
         proc.stdin.write(init[10:])
         # two messages in one write
         proc.stdin.write(
-            _line({"jsonrpc": "2.0", "method": "notifications/initialized"})
-            + _line({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+            lines(INITIALIZED) + lines({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
         )
         proc.stdin.flush()
         answers = {}
@@ -93,11 +80,7 @@ def test_answers_for_a_slow_reader_are_buffered_not_lost(tmp_path):
     count = 60  # 60 tools/list answers of ~6 KB: several times a 64 KB pipe
     requests = [{"jsonrpc": "2.0", "id": 10 + i, "method": "tools/list"} for i in range(count)]
     try:
-        proc.stdin.write(
-            _line(INIT)
-            + _line({"jsonrpc": "2.0", "method": "notifications/initialized"})
-            + b"".join(_line(r) for r in requests)
-        )
+        proc.stdin.write(lines(INIT) + lines(INITIALIZED) + b"".join(lines(r) for r in requests))
         proc.stdin.flush()
         time.sleep(1.0)  # the server answers into a full pipe: the rest waits in its buffer
         ids = [json.loads(proc.stdout.readline())["id"] for _ in range(count + 1)]
